@@ -1,0 +1,71 @@
+"""Every error asgilab raises, rooted in one class.
+
+Configuration mistakes (a bad pattern, two routes that clash) fail loudly at
+registration time, with a message that quotes the offending pattern. Errors a
+*client* causes become HTTP answers instead: :class:`HTTPException` carries the
+status code the App sends back.
+"""
+
+from collections.abc import Mapping
+from http import HTTPStatus
+
+__all__ = [
+    "AsgilabError",
+    "HTTPException",
+    "InvalidPath",
+    "InvalidPattern",
+    "RouteConflict",
+    "URLBuildError",
+]
+
+
+class AsgilabError(Exception):
+    """Base class of every error raised by asgilab, so one ``except`` catches them all."""
+
+
+class InvalidPattern(AsgilabError, ValueError):
+    """A route pattern such as ``/users/{id:int}`` cannot be parsed."""
+
+
+class RouteConflict(AsgilabError, ValueError):
+    """A new route would match exactly the same requests as one already registered."""
+
+
+class URLBuildError(AsgilabError, LookupError):
+    """``url_for`` was given an unknown route name or missing or invalid parameters."""
+
+
+class InvalidPath(AsgilabError, ValueError):
+    """A request path cannot be decoded (bad percent-encoding, bytes that are not UTF-8).
+
+    The App answers it with 400 Bad Request: it is the client's mistake, not the app's.
+    """
+
+
+class HTTPException(AsgilabError):
+    """Raise it in a handler to answer with an HTTP error status.
+
+    >>> HTTPException(404)
+    HTTPException(status_code=404, detail='Not Found')
+    >>> HTTPException(400, detail="tag must be an integer").detail
+    'tag must be an integer'
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if detail is None:
+            detail = HTTPStatus(status_code).phrase
+        super().__init__(status_code, detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.headers = dict(headers) if headers else {}
+
+    def __str__(self) -> str:
+        return f"{self.status_code}: {self.detail}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"

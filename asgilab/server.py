@@ -1,0 +1,120 @@
+"""A real uvicorn server in a background thread, for notebooks and tests.
+
+In-process requests (see ``asgilab.client``) never touch a socket, so they cannot
+show what only a server does: streaming, keep-alive, disconnects, the lifespan run
+by the server. :func:`serve` starts uvicorn on a free loopback port in a daemon
+thread, so a notebook cell or a test can talk to the same app over TCP and then
+stop it cleanly.
+
+>>> async def hello(scope, receive, send):
+...     if scope["type"] != "http":
+...         return
+...     await send({"type": "http.response.start", "status": 200, "headers": []})
+...     await send({"type": "http.response.body", "body": b"hi"})
+>>> import httpx
+>>> with serve(hello, lifespan="off") as server:
+...     httpx.get(server.url).text
+'hi'
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any, Literal
+
+import uvicorn
+
+from .types import ASGIApp
+
+__all__ = ["Server", "serve"]
+
+
+class Server:
+    """uvicorn serving ``app`` on ``host:port`` from a daemon thread.
+
+    Binding the socket here, before uvicorn starts, is what makes ``port=0``
+    (let the kernel pick a free port) race-free: the port is known and already
+    listening when ``start`` returns.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        lifespan: Literal["auto", "on", "off"] = "auto",
+        log_level: str = "warning",
+        **uvicorn_options: Any,
+    ) -> None:
+        self.app = app
+        self.host = host
+        self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.port: int = self._socket.getsockname()[1]
+        config = uvicorn.Config(
+            app, lifespan=lifespan, log_level=log_level, **uvicorn_options
+        )
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:54321``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> Server:
+        """Start serving; return once uvicorn has run the lifespan startup and accepts requests."""
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name=f"asgilab-uvicorn-{self.port}",
+            daemon=True,
+        )
+        # uvicorn installs signal handlers only in the main thread; in ours it must not.
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"uvicorn failed to start {self.url} (see its log above)")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"uvicorn did not start serving {self.url} in {timeout} s")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask uvicorn to shut down (in-flight requests finish, lifespan shutdown runs) and wait."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                self._server.force_exit = True
+                self._thread.join(timeout)
+        self._socket.close()
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        running = self._thread is not None and self._thread.is_alive()
+        return f"Server(url={self.url!r}, running={running})"
+
+
+def serve(app: ASGIApp, host: str = "127.0.0.1", port: int = 0, **options: Any) -> Server:
+    """Create a :class:`Server` for ``app``; use it as a context manager or call ``start()``."""
+    return Server(app, host, port, **options)

@@ -56,9 +56,7 @@ class Server:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.port: int = self._socket.getsockname()[1]
-        config = uvicorn.Config(
-            app, lifespan=lifespan, log_level=log_level, **uvicorn_options
-        )
+        config = uvicorn.Config(app, lifespan=lifespan, log_level=log_level, **uvicorn_options)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
@@ -76,8 +74,7 @@ class Server:
             name=f"asgilab-uvicorn-{self.port}",
             daemon=True,
         )
-        # uvicorn installs signal handlers only in the main thread; in ours it must not.
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # uvicorn leaves signal handling to the main thread when it runs in another one.
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:

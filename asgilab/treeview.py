@@ -1,0 +1,301 @@
+"""The route tree as plain data: what the drawing shows, before any Graphviz is involved.
+
+A :class:`TreeView` is a flat list of nodes and edges, in the order the router tries them,
+each node carrying the text to show, its kind, the routes that end there and, for a lookup,
+what happened to it. The drawing (``asgilab.draw``) turns it into DOT; tests assert on it
+directly. Keeping this step apart means the picture's *content* is checked without parsing
+SVG, and the same data could feed a text or HTML view.
+
+It reads any tree of nodes that have ``kind``, ``label``, ``children`` (priority order) and
+``routes`` (method -> route), as :class:`asgilab.router.Node` does:
+
+>>> from types import SimpleNamespace as N
+>>> route = N(name="user", path="/users/{id:int}")
+>>> user = N(kind="param", label="{id:int}", param="id", converter="int",
+...          children=[], routes={"GET": route})
+>>> users = N(kind="static", label="users", children=[user], routes={})
+>>> view = tree_view(N(kind="root", label="", children=[users], routes={}))
+>>> for node in view.nodes:
+...     print(node.id, node.kind, repr(node.text), repr(node.path), node.routes)
+n0 root '/' '' ()
+n1 static 'users' '/users' ()
+n2 param '{id:int}' '/users/{id:int}' ('GET user',)
+>>> [(edge.tail, edge.head, edge.priority) for edge in view.edges]
+[('n0', 'n1', 1), ('n1', 'n2', 1)]
+"""
+
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from .errors import AsgilabError
+
+__all__ = [
+    "HIGHLIGHT_STATES",
+    "KINDS",
+    "DrawError",
+    "TreeView",
+    "ViewEdge",
+    "ViewNode",
+    "mark_changes",
+    "tree_view",
+]
+
+#: Node kinds: the router's five, plus ``summary`` for the nodes a cap leaves out.
+KINDS = ("root", "static", "mixed", "param", "catch_all", "summary")
+
+#: What a lookup did to a node, weakest first: a node tried several times shows the strongest.
+#: ``added`` and ``changed`` are the step-by-step view's (the last insertion's effect).
+HIGHLIGHT_STATES = ("entered", "rejected", "backtracked", "missed", "matched", "added", "changed")
+
+# explain()'s actions, named as states of the node they happened at.
+_ACTION_STATES = {
+    "enter": "entered",
+    "reject": "rejected",
+    "backtrack": "backtracked",
+    "miss": "missed",
+    "match": "matched",
+}
+
+# The order methods are listed in on a node: the usual reading order, then the rest A-Z.
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+class DrawError(AsgilabError, ValueError):
+    """A drawing was asked for something that is not in the tree (a prefix, a bad cap)."""
+
+
+class _Route(Protocol):
+    @property
+    def name(self) -> str | None: ...
+
+
+class _Node(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def children(self) -> Sequence[Any]: ...
+    @property
+    def routes(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ViewNode:
+    """One box in the picture."""
+
+    id: str  # the DOT node id: "n0" is the root, then breadth-first in priority order
+    kind: str  # one of KINDS
+    text: str  # the segment text, in pattern syntax ("users/events", "{id:int}")
+    path: str  # the pattern prefix the node stands for ("/users/{id:int}")
+    routes: tuple[str, ...] = ()  # "GET, HEAD user": one line per route ending here
+    state: str | None = None  # one of HIGHLIGHT_STATES, or None when untouched
+    steps: tuple[int, ...] = ()  # the explain() step numbers (from 1) that touched the node
+
+
+@dataclass(frozen=True, slots=True)
+class ViewEdge:
+    """A parent -> child link; ``priority`` is the child's place in the matching order."""
+
+    tail: str
+    head: str
+    priority: int  # 1 for the child the router tries first
+    state: str | None = None  # the head's state when the lookup went down this edge
+
+
+@dataclass(frozen=True, slots=True)
+class TreeView:
+    """The whole picture as data: nodes and edges in drawing order, and a caption."""
+
+    nodes: tuple[ViewNode, ...]
+    edges: tuple[ViewEdge, ...]
+    caption: str = ""
+
+    def node(self, path: str) -> ViewNode:
+        """The node standing for ``path`` (a pattern prefix such as ``/users/{id:int}``)."""
+        for node in self.nodes:
+            if node.path == path and node.kind != "summary":
+                return node
+        raise KeyError(path)
+
+
+def tree_view(
+    root: _Node,
+    *,
+    prefix: str | None = None,
+    max_nodes: int | None = None,
+    explanation: Any = None,
+    caption: str = "",
+) -> TreeView:
+    """Flatten the tree under ``root`` into a :class:`TreeView`.
+
+    ``prefix`` keeps the nodes whose pattern starts with it (and their ancestors, so the
+    picture still shows where the subtree hangs). ``max_nodes`` keeps the first nodes in
+    breadth-first priority order, so the upper levels stay whole, and hangs one summary node
+    under each parent whose children were cut. ``explanation`` (from ``router.explain``)
+    marks what the lookup did to each node.
+    """
+    if max_nodes is not None and (isinstance(max_nodes, bool) or max_nodes < 1):
+        raise DrawError(f"max_nodes must be a positive number of nodes, not {max_nodes!r}")
+    paths = _paths(root)
+    keep = _selection(root, paths, prefix)
+    states, steps = _lookup_marks(explanation)
+
+    # Breadth-first, children in priority order: ids follow the order the router tries nodes.
+    nodes: list[ViewNode] = []
+    edges: list[ViewEdge] = []
+    ids: dict[int, str] = {}
+    queue: deque[tuple[_Node, str | None, int]] = deque([(root, None, 0)])
+    # parent id -> the children the cap left out, with the first one's priority
+    cut: dict[str, tuple[int, list[_Node]]] = {}
+    while queue:
+        node, parent_id, priority = queue.popleft()
+        if parent_id is not None and max_nodes is not None and len(nodes) >= max_nodes:
+            cut.setdefault(parent_id, (priority, []))[1].append(node)
+            continue
+        node_id = ids[id(node)] = f"n{len(nodes)}"
+        state = states.get(id(node))
+        nodes.append(
+            ViewNode(
+                id=node_id,
+                kind=node.kind,
+                text=_text(node),
+                path=paths[id(node)],
+                routes=_route_lines(node.routes),
+                state=state,
+                steps=tuple(steps.get(id(node), ())),
+            )
+        )
+        if parent_id is not None:
+            edges.append(ViewEdge(parent_id, node_id, priority, state))
+        for place, child in enumerate(node.children, start=1):
+            if id(child) in keep:
+                queue.append((child, node_id, place))
+
+    for parent_id, (priority, children) in cut.items():
+        hidden = [n for child in children for n in _walk(child) if id(n) in keep]
+        routes = sum(len({id(r) for r in n.routes.values()}) for n in hidden)
+        summary_id = f"{parent_id}_more"
+        nodes.append(
+            ViewNode(
+                id=summary_id,
+                kind="summary",
+                text=f"+{len(hidden)} more nodes",
+                path="",
+                routes=(f"{routes} routes",) if routes else (),
+            )
+        )
+        edges.append(ViewEdge(parent_id, summary_id, priority))
+    return TreeView(tuple(nodes), tuple(edges), caption)
+
+
+def mark_changes(before: TreeView | None, after: TreeView) -> TreeView:
+    """Mark what one insertion did: nodes with a new pattern ``added``, the rest of those
+    whose text or routes differ ``changed`` (a split shortens an existing node's text)."""
+    old = {node.path: node for node in before.nodes} if before is not None else {}
+    marked = []
+    for node in after.nodes:
+        previous = old.get(node.path)
+        if node.kind == "summary":
+            state = None
+        elif previous is None:
+            state = "added"
+        elif (previous.text, previous.routes) != (node.text, node.routes):
+            state = "changed"
+        else:
+            state = None
+        marked.append(replace(node, state=state))
+    states = {node.id: node.state for node in marked}
+    edges = tuple(replace(edge, state=states[edge.head]) for edge in after.edges)
+    return TreeView(tuple(marked), edges, after.caption)
+
+
+def _walk(node: _Node) -> Iterable[_Node]:
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def _text(node: _Node) -> str:
+    """What the box says: the label, with the converter spelled out on parameters."""
+    if node.kind == "root":
+        return "/"
+    param = getattr(node, "param", None)
+    converter = getattr(node, "converter", None)
+    if node.kind == "param" and param and converter:
+        return f"{{{param}:{converter}}}"
+    return node.label
+
+
+def _paths(root: _Node) -> dict[int, str]:
+    """Each node's pattern prefix: its ancestors' labels joined by '/', as written in routes."""
+    paths = {id(root): ""}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for child in node.children:
+            paths[id(child)] = f"{paths[id(node)]}/{child.label}"
+            stack.append(child)
+    return paths
+
+
+def _selection(root: _Node, paths: Mapping[int, str], prefix: str | None) -> set[int]:
+    """The ids of the nodes to draw: all, or those under ``prefix`` and their ancestors."""
+    if prefix is None:
+        return {id(node) for node in _walk(root)}
+    wanted = "/" + prefix.strip("/") if prefix.strip("/") else ""
+    keep: set[int] = set()
+
+    def visit(node: _Node) -> bool:
+        inside = paths[id(node)].startswith(wanted)
+        # Every child is visited (no short-circuit): each may hold part of the subtree.
+        below = [visit(child) for child in node.children]
+        if inside or any(below):
+            keep.add(id(node))
+            return True
+        return False
+
+    visit(root)
+    if not any(paths[i].startswith(wanted) for i in keep):
+        top = ", ".join(paths[id(child)] for child in root.children) or "(none)"
+        raise DrawError(f"no route pattern starts with {prefix!r}; the tree starts with: {top}")
+    return keep
+
+
+def _route_lines(routes: Mapping[str, Any]) -> tuple[str, ...]:
+    """One line per route ending at a node: its methods, then its name."""
+    methods: dict[int, list[str]] = {}
+    by_id: dict[int, _Route] = {}
+    for method, route in routes.items():
+        methods.setdefault(id(route), []).append(method)
+        by_id[id(route)] = route
+
+    def rank(method: str) -> tuple[int, str]:
+        known = method in _METHOD_ORDER
+        return (_METHOD_ORDER.index(method) if known else len(_METHOD_ORDER), method)
+
+    lines = []
+    for key, names in methods.items():
+        ordered = sorted(names, key=rank)
+        lines.append((rank(ordered[0]), f"{', '.join(ordered)} {by_id[key].name or '?'}"))
+    return tuple(line for _, line in sorted(lines))
+
+
+def _lookup_marks(explanation: Any) -> tuple[dict[int, str], dict[int, list[int]]]:
+    """Per node (by identity): the strongest state the lookup left, and its step numbers."""
+    states: dict[int, str] = {}
+    steps: dict[int, list[int]] = {}
+    if explanation is None:
+        return states, steps
+    for number, step in enumerate(explanation.steps, start=1):
+        state = _ACTION_STATES.get(step.action)
+        if state is None:
+            continue
+        key = id(step.node)
+        steps.setdefault(key, []).append(number)
+        old = states.get(key)
+        if old is None or HIGHLIGHT_STATES.index(state) > HIGHLIGHT_STATES.index(old):
+            states[key] = state
+    return states, steps

@@ -1,0 +1,364 @@
+"""asgilab.draw and asgilab.treeview: the tree as plain data, as DOT, and as real SVG."""
+
+import re
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asgilab.draw import Drawing, draw
+from asgilab.treeview import DrawError, TreeView, tree_view
+
+# ---------------------------------------------------------------------------------------------
+# A hand-made tree, shaped as asgilab.router's Node (kind, label, children, routes, param,
+# converter), so the drawing is pinned independently of how the router builds its tree.
+
+
+@dataclass(eq=False)
+class FakeRoute:
+    name: str
+
+
+@dataclass(eq=False)
+class FakeNode:
+    kind: str
+    label: str
+    children: list["FakeNode"] = field(default_factory=list)
+    routes: dict[str, FakeRoute] = field(default_factory=dict)
+    param: str | None = None
+    converter: str | None = None
+
+
+@dataclass
+class FakeStep:
+    node: FakeNode
+    action: str
+    detail: str = ""
+
+
+@dataclass
+class FakeExplanation:
+    steps: list[FakeStep]
+    match: Any = None
+
+
+@dataclass
+class FakeRouter:
+    root: FakeNode
+    explanation: FakeExplanation | None = None
+    asked: list[tuple[str, str]] = field(default_factory=list)
+
+    def explain(self, method: str, path: str) -> FakeExplanation:
+        self.asked.append((method, path))
+        assert self.explanation is not None
+        return self.explanation
+
+
+def hand_made() -> dict[str, FakeNode]:
+    """/users (GET, POST), /users/{id:int} (GET+HEAD, DELETE), /users/{id:int}/repos,
+    /users/{name}, /users/{name}/events/public, /files/{name}.{ext}, /files/{rest:path}."""
+    user = FakeRoute("user")
+    nodes = {
+        "repos": FakeNode("static", "repos", routes={"GET": FakeRoute("repos")}),
+        "public": FakeNode("static", "events/public", routes={"GET": FakeRoute("public")}),
+        "file": FakeNode("mixed", "{name}.{ext}", routes={"GET": FakeRoute("file")}),
+        "rest": FakeNode(
+            "catch_all", "{rest:path}", routes={"GET": FakeRoute("static_files")}, param="rest",
+            converter="path",
+        ),
+    }  # fmt: skip
+    nodes["id"] = FakeNode(
+        "param", "{id:int}", [nodes["repos"]],
+        {"DELETE": FakeRoute("delete_user"), "GET": user, "HEAD": user}, "id", "int",
+    )  # fmt: skip
+    nodes["name"] = FakeNode(
+        "param", "{name}", [nodes["public"]], {"GET": FakeRoute("by_name")}, "name", "str"
+    )
+    nodes["users"] = FakeNode(
+        "static", "users", [nodes["id"], nodes["name"]],
+        {"POST": FakeRoute("create_user"), "GET": FakeRoute("users")},
+    )  # fmt: skip
+    nodes["files"] = FakeNode("static", "files", [nodes["file"], nodes["rest"]])
+    nodes["root"] = FakeNode("root", "", [nodes["users"], nodes["files"]])
+    return nodes
+
+
+def rows(view: TreeView) -> list[tuple[str, str, str, str, tuple[str, ...]]]:
+    return [(n.id, n.kind, n.text, n.path, n.routes) for n in view.nodes]
+
+
+def dot_nodes(source: str) -> dict[str, str]:
+    """DOT node statements, by node id: the attribute text between the brackets."""
+    return dict(re.findall(r"^\t(n\d\w*) \[(.*)\]$", source, flags=re.MULTILINE))
+
+
+def dot_edges(source: str) -> list[tuple[str, str]]:
+    return re.findall(r"^\t(\w+) -> (\w+)", source, flags=re.MULTILINE)
+
+
+def svg_texts(svg: str) -> list[str]:
+    return re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+
+
+# ---------------------------------------------------------------------------------------------
+# The plain data
+
+
+def test_view_of_a_hand_made_tree() -> None:
+    view = tree_view(hand_made()["root"])
+    assert rows(view) == [
+        ("n0", "root", "/", "", ()),
+        ("n1", "static", "users", "/users", ("GET users", "POST create_user")),
+        ("n2", "static", "files", "/files", ()),
+        ("n3", "param", "{id:int}", "/users/{id:int}", ("GET, HEAD user", "DELETE delete_user")),
+        ("n4", "param", "{name:str}", "/users/{name}", ("GET by_name",)),
+        ("n5", "mixed", "{name}.{ext}", "/files/{name}.{ext}", ("GET file",)),
+        ("n6", "catch_all", "{rest:path}", "/files/{rest:path}", ("GET static_files",)),
+        ("n7", "static", "repos", "/users/{id:int}/repos", ("GET repos",)),
+        ("n8", "static", "events/public", "/users/{name}/events/public", ("GET public",)),
+    ]
+    assert [(e.tail, e.head, e.priority) for e in view.edges] == [
+        ("n0", "n1", 1), ("n0", "n2", 2), ("n1", "n3", 1), ("n1", "n4", 2),
+        ("n2", "n5", 1), ("n2", "n6", 2), ("n3", "n7", 1), ("n4", "n8", 1),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("prefix", "paths"),
+    [
+        ("/files", ["", "/files", "/files/{name}.{ext}", "/files/{rest:path}"]),
+        ("files/", ["", "/files", "/files/{name}.{ext}", "/files/{rest:path}"]),
+        ("/users/{name}", ["", "/users", "/users/{name}", "/users/{name}/events/public"]),
+        # A prefix may end inside a compressed run: the node holding it is kept whole.
+        ("/users/{name}/events", ["", "/users", "/users/{name}", "/users/{name}/events/public"]),
+        ("/", ["", "/users", "/files", "/users/{id:int}", "/users/{name}", "/files/{name}.{ext}",
+               "/files/{rest:path}", "/users/{id:int}/repos", "/users/{name}/events/public"]),
+    ],
+)  # fmt: skip
+def test_prefix_keeps_the_subtree_and_its_ancestors(prefix: str, paths: list[str]) -> None:
+    view = tree_view(hand_made()["root"], prefix=prefix)
+    assert [node.path for node in view.nodes] == paths
+
+
+def test_unknown_prefix_names_what_there_is() -> None:
+    with pytest.raises(DrawError) as caught:
+        tree_view(hand_made()["root"], prefix="/repos")
+    assert str(caught.value) == (
+        "no route pattern starts with '/repos'; the tree starts with: /users, /files"
+    )
+
+
+def test_max_nodes_keeps_the_top_levels_and_summarises_the_rest() -> None:
+    view = tree_view(hand_made()["root"], max_nodes=4)
+    assert rows(view) == [
+        ("n0", "root", "/", "", ()),
+        ("n1", "static", "users", "/users", ("GET users", "POST create_user")),
+        ("n2", "static", "files", "/files", ()),
+        ("n3", "param", "{id:int}", "/users/{id:int}", ("GET, HEAD user", "DELETE delete_user")),
+        # {name} and its child; files' two children; {id:int}'s child.
+        ("n1_more", "summary", "+2 more nodes", "", ("2 routes",)),
+        ("n2_more", "summary", "+2 more nodes", "", ("2 routes",)),
+        ("n3_more", "summary", "+1 more nodes", "", ("1 routes",)),
+    ]
+    assert [(e.tail, e.head, e.priority) for e in view.edges] == [
+        ("n0", "n1", 1), ("n0", "n2", 2), ("n1", "n3", 1),
+        ("n1", "n1_more", 2), ("n2", "n2_more", 1), ("n3", "n3_more", 1),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("max_nodes", [0, -3, True])
+def test_max_nodes_must_be_positive(max_nodes: int) -> None:
+    with pytest.raises(DrawError) as caught:
+        tree_view(hand_made()["root"], max_nodes=max_nodes)
+    assert str(caught.value) == (f"max_nodes must be a positive number of nodes, not {max_nodes!r}")
+
+
+def lookup_of_bob() -> tuple[FakeRouter, dict[str, FakeNode]]:
+    """GET /users/bob/x: {id:int} rejects 'bob', {name} is entered, its child rejects 'x',
+    the lookup backtracks and misses at {name}."""
+    nodes = hand_made()
+    steps = [
+        FakeStep(nodes["root"], "enter"),
+        FakeStep(nodes["users"], "enter"),
+        FakeStep(nodes["id"], "reject", "'bob' is not an int"),
+        FakeStep(nodes["name"], "enter"),
+        FakeStep(nodes["public"], "reject", "'x' is not 'events'"),
+        FakeStep(nodes["name"], "backtrack"),
+        FakeStep(nodes["name"], "miss", "no child of /users/{name} matches 'x'"),
+    ]
+    return FakeRouter(nodes["root"], FakeExplanation(steps)), nodes
+
+
+def test_highlight_marks_each_node_with_the_strongest_state() -> None:
+    router, _ = lookup_of_bob()
+    picture = draw(router, highlight="get  /users/bob/x")
+    assert router.asked == [("GET", "/users/bob/x")]
+    assert [(n.path, n.state, n.steps) for n in picture.view.nodes if n.state] == [
+        ("", "entered", (1,)),
+        ("/users", "entered", (2,)),
+        ("/users/{id:int}", "rejected", (3,)),
+        ("/users/{name}", "missed", (4, 6, 7)),
+        ("/users/{name}/events/public", "rejected", (5,)),
+    ]
+    assert picture.view.caption == (
+        "GET /users/bob/x → no match: no child of /users/{name} matches 'x'"
+    )
+    source = picture.source
+    nodes = dot_nodes(source)
+    assert 'color="#dc2626" fillcolor="#fee2e2" penwidth=3' in nodes["n4"]  # the miss
+    assert 'style="dashed,filled"' in nodes["n3"]  # a rejected parameter
+    assert 'style="rounded,dashed,filled"' in nodes["n8"]  # a rejected static node
+    assert '\tn1 -> n4 [label="4, 6, 7" color="#dc2626"' in source
+    caption = "GET /users/bob/x → no match: no child of /users/{name} matches 'x'"
+    assert f'\tfontname=Helvetica label="{caption}" labeljust=l labelloc=t\n' in source
+
+
+def test_highlight_of_a_match_names_the_route() -> None:
+    nodes = hand_made()
+    route = type("Route", (), {"path": "/users/{id:int}/repos", "name": "repos"})()
+    steps = [FakeStep(nodes[n], "enter") for n in ("root", "users", "id")]
+    steps.append(FakeStep(nodes["repos"], "match"))
+    router = FakeRouter(nodes["root"], FakeExplanation(steps, type("M", (), {"route": route})))
+    picture = draw(router, highlight="/users/42/repos")  # the method defaults to GET
+    assert picture.view.caption == "GET /users/42/repos → /users/{id:int}/repos (repos)"
+    assert picture.view.node("/users/{id:int}/repos").state == "matched"
+    assert 'fillcolor="#bbf7d0"' in dot_nodes(picture.source)["n7"]
+
+
+@pytest.mark.parametrize("highlight", ["GET", "GET users/42", "", "GET /a /b"])
+def test_highlight_must_be_a_request(highlight: str) -> None:
+    router, _ = lookup_of_bob()
+    with pytest.raises(DrawError) as caught:
+        draw(router, highlight=highlight)
+    assert str(caught.value) == (
+        f"highlight={highlight!r} is not a request: write it as 'GET /users/42' "
+        "(a method, a space, a path starting with '/')"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The DOT model
+
+
+def test_dot_model_of_a_hand_made_tree() -> None:
+    source = draw(FakeRouter(hand_made()["root"])).source
+    assert "\tnodesep=0.15 ordering=out rankdir=LR ranksep=0.35\n" in source
+    nodes = dot_nodes(source)
+    assert len(nodes) == 9
+    # Every node has an explicit label (pygraphviz's first-render pitfall), kinds differ.
+    assert all(attrs.startswith("label=") for attrs in nodes.values())
+    assert nodes["n0"].startswith('label="/" ')
+    assert nodes["n3"].startswith('label="{id:int}\\nGET, HEAD user\\nDELETE delete_user" ')
+    shapes = {key: re.search(r"shape=(\w+)", attrs)[1] for key, attrs in nodes.items()}  # type: ignore[index]
+    assert shapes == {
+        "n0": "circle", "n1": "box", "n2": "box", "n3": "ellipse", "n4": "ellipse",
+        "n5": "hexagon", "n6": "octagon", "n7": "box", "n8": "box",
+    }  # fmt: skip
+    # Nodes that end routes have a thick border; /files ends none.
+    assert "penwidth=2" in nodes["n1"] and "penwidth" not in nodes["n2"]
+    # Edges are written in matching order (ordering=out draws them in that order).
+    assert dot_edges(source) == [
+        ("n0", "n1"), ("n0", "n2"), ("n1", "n3"), ("n1", "n4"),
+        ("n2", "n5"), ("n2", "n6"), ("n3", "n7"), ("n4", "n8"),
+    ]  # fmt: skip
+
+
+def test_labels_are_quoted_literally() -> None:
+    odd = FakeNode("static", '<b>"x"\\n', routes={"GET": FakeRoute("odd")})
+    source = draw(FakeRouter(FakeNode("root", "", [odd]))).source
+    assert dot_nodes(source)["n1"].startswith('label="<b>\\"x\\"\\\\n\\nGET odd" ')
+
+
+def test_draw_takes_an_app_or_a_router() -> None:
+    router = FakeRouter(hand_made()["root"])
+    app = type("App", (), {"router": router})()
+    assert draw(app).source == draw(router).source
+
+
+def test_draw_refuses_anything_else() -> None:
+    with pytest.raises(DrawError) as caught:
+        draw(42)
+    assert str(caught.value) == (
+        "draw() takes an App or a Router, not int: pass the object you add routes to"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Real pictures
+
+
+def test_svg_with_the_bundled_engine_and_no_dot_on_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("ASGILAB_GRAPHVIZ", raising=False)
+    router, _ = lookup_of_bob()
+    picture = draw(router, highlight="GET /users/bob/x")
+    svg = picture.svg()
+    assert svg.startswith("<?xml")
+    texts = svg_texts(svg)
+    for expected in ["users", "{id:int}", "GET, HEAD user", "{rest:path}", "4, 6, 7"]:
+        assert expected in texts
+    bundle = picture._repr_mimebundle_()
+    assert bundle == {"image/svg+xml": svg, "text/plain": repr(picture)}
+    assert picture._repr_svg_() == svg
+
+
+@pytest.mark.parametrize(("name", "magic"), [("tree.svg", b"<?xml"), ("tree.PNG", b"\x89PNG")])
+def test_save_by_extension(tmp_path: Path, name: str, magic: bytes) -> None:
+    picture = Drawing(tree_view(hand_made()["root"]), engine="pygraphviz")
+    written = picture.save(tmp_path / name)
+    assert written == tmp_path / name
+    assert written.read_bytes().startswith(magic)
+
+
+def test_save_refuses_an_unknown_extension(tmp_path: Path) -> None:
+    picture = draw(FakeRouter(hand_made()["root"]))
+    with pytest.raises(DrawError) as caught:
+        picture.save(tmp_path / "tree.gif")
+    assert str(caught.value) == (
+        "cannot save a drawing as 'tree.gif': unknown extension '.gif' (known: .svg, .png, .pdf)"
+    )
+
+
+def test_repr() -> None:
+    router, _ = lookup_of_bob()
+    assert repr(draw(router)) == "<Drawing: 9 nodes, 9 routes>"
+    assert repr(draw(router, highlight="GET /users/bob/x")) == (
+        "<Drawing: 9 nodes, 9 routes; GET /users/bob/x → no match: "
+        "no child of /users/{name} matches 'x'>"
+    )
+
+
+def test_first_render_in_a_fresh_process_shows_every_label_and_prints_nothing() -> None:
+    """pygraphviz 2.0.4 blanks default labels on a process's first render, and its
+    fontconfig warns on stderr: neither may reach the user."""
+    script = textwrap.dedent(
+        """
+        import re, sys
+        from types import SimpleNamespace as N
+        from asgilab.draw import draw
+        leaf = N(kind="static", label="health", children=[], routes={})
+        svg = draw(N(root=N(kind="root", label="", children=[leaf], routes={})),
+                   engine="pygraphviz").svg()
+        print(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert (done.stdout, done.stderr) == ("['/', 'health']\n", "")
+
+
+def test_importing_draw_does_not_import_graphviz() -> None:
+    script = (
+        "import sys, asgilab.draw; print(sorted({'graphviz', 'pygraphviz'} & set(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout == "[]\n"

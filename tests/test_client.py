@@ -1,0 +1,502 @@
+"""The in-process client, against three-line raw ASGI apps (never asgilab's own App).
+
+A bug in the App cannot hide a bug in the client this way, and each app below
+shows exactly what the client must do for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from asgilab.client import (
+    ASGIError,
+    AsyncClient,
+    Client,
+    EventLoopError,
+    LifespanError,
+    _run_nested,
+)
+from asgilab.types import Message, Receive, Scope, Send
+
+
+async def hello(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answers every HTTP request with 200 'hello'; ignores the lifespan."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answers with the method, the body it read, and the scope's path fields, as JSON."""
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    answer = {
+        "method": scope["method"],
+        "body": body.decode(),
+        "path": scope["path"],
+        "raw_path": scope["raw_path"].decode(),
+        "query_string": scope["query_string"].decode(),
+        "server": list(scope["server"]),
+        "state": sorted(scope["state"]),
+    }
+    data = json.dumps(answer).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
+
+
+class LifespanApp:
+    """Counts its startups and shutdowns, stores a value in the lifespan state."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                self.events.append(message["type"])
+                if message["type"] == "lifespan.startup":
+                    scope["state"]["db"] = "connected"
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        await echo(scope, receive, send)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+# --- sync ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["get", "head", "options", "delete"])
+def test_sync_methods_without_body(method: str) -> None:
+    with Client(echo) as client:
+        response = getattr(client, method)("/x")
+    assert response.status_code == 200
+    assert client.trace is not None
+    assert client.trace.scope["method"] == method.upper()
+    if method != "head":  # a server sends no body to HEAD
+        assert response.json()["method"] == method.upper()
+    else:
+        assert response.content == b""
+        # The headers the app sent, body announced but not sent.
+        assert response.headers["content-length"] == str(len(client.trace.body))
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+def test_sync_methods_with_body(method: str) -> None:
+    with Client(echo) as client:
+        response = getattr(client, method)("/x", content=b"payload")
+    assert response.json()["method"] == method.upper()
+    assert response.json()["body"] == "payload"
+
+
+def test_request_takes_httpx_keyword_arguments() -> None:
+    client = Client(echo)
+    response = client.request("POST", "/search", params={"q": "a b"}, json={"n": 1})
+    assert response.json()["query_string"] == "q=a+b"
+    assert response.json()["body"] == '{"n":1}'
+    assert client.trace is not None
+    assert (b"content-type", b"application/json") in client.trace.scope["headers"]
+
+
+def test_without_with_block_no_lifespan_runs() -> None:
+    app = LifespanApp()
+    response = Client(app).get("/")
+    assert response.json()["state"] == []
+    assert app.events == []
+
+
+def test_scope_is_what_a_server_sends() -> None:
+    """raw_path keeps the encoding, path is decoded once, the server port is real."""
+    response = Client(echo).get("/files/a%2Fb/caf%C3%A9?x=%20")
+    assert response.json() == {
+        "method": "GET",
+        "body": "",
+        "path": "/files/a/b/café",
+        "raw_path": "/files/a%2Fb/caf%C3%A9",
+        "query_string": "x=%20",
+        "server": ["testserver", 80],
+        "state": [],
+    }
+
+
+# --- lifespan --------------------------------------------------------------------------
+
+
+def test_lifespan_runs_once_per_with_block_and_state_reaches_requests() -> None:
+    app = LifespanApp()
+    client = Client(app)
+    with client:
+        assert client.get("/").json()["state"] == ["db"]
+        assert client.get("/").json()["state"] == ["db"]
+        assert app.events == ["lifespan.startup"]
+    assert app.events == ["lifespan.startup", "lifespan.shutdown"]
+    with client:
+        client.get("/")
+    assert app.events == ["lifespan.startup", "lifespan.shutdown"] * 2
+
+
+def test_each_request_gets_a_copy_of_the_state() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await LifespanApp()(scope, receive, send)
+            return
+        seen = sorted(scope["state"])
+        scope["state"]["leak"] = True
+        body = json.dumps(seen).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    with Client(app) as client:
+        assert client.get("/").json() == ["db"]
+        assert client.get("/").json() == ["db"]
+        assert client.state == {"db": "connected"}
+
+
+@pytest.mark.anyio
+async def test_async_client_runs_lifespan() -> None:
+    app = LifespanApp()
+    async with AsyncClient(app) as client:
+        response = await client.get("/")
+    assert response.json()["state"] == ["db"]
+    assert app.events == ["lifespan.startup", "lifespan.shutdown"]
+
+
+async def failing_startup(scope: Scope, receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "lifespan.startup.failed", "message": "no database"})
+
+
+async def failing_shutdown(scope: Scope, receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "lifespan.startup.complete"})
+    await receive()
+    await send({"type": "lifespan.shutdown.failed", "message": "could not flush"})
+
+
+async def http_only(scope: Scope, receive: Receive, send: Send) -> None:
+    """A typical raw app: it answers every scope as HTTP, lifespan included."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def raises_at_once(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] != "http":
+        raise RuntimeError("only HTTP here")
+    await http_only(scope, receive, send)
+
+
+@pytest.mark.parametrize(
+    ("app", "mode", "message"),
+    [
+        (failing_startup, "auto", "lifespan startup failed: no database"),
+        (failing_startup, "on", "lifespan startup failed: no database"),
+        (
+            raises_at_once,
+            "on",
+            "the app's lifespan raised RuntimeError('only HTTP here') before startup "
+            "completed (pass lifespan='off' to skip it)",
+        ),
+        (
+            http_only,
+            "on",
+            "the app's lifespan raised LifespanError(\"unexpected lifespan message "
+            "'http.response.start' (expected one of lifespan.shutdown.complete, "
+            'lifespan.shutdown.failed, lifespan.startup.complete, lifespan.startup.failed)") '
+            "before startup completed (pass lifespan='off' to skip it)",
+        ),
+        (
+            hello,
+            "on",
+            "the app's lifespan returned before startup completed (pass lifespan='off' to skip it)",
+        ),
+    ],
+)
+def test_lifespan_startup_errors(app: Any, mode: Any, message: str) -> None:
+    with pytest.raises(LifespanError) as error, Client(app, lifespan=mode):
+        pass
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("app", [http_only, raises_at_once, hello])
+def test_lifespan_auto_carries_on_without_one(app: Any) -> None:
+    with Client(app) as client:
+        assert client.get("/").status_code == 200
+
+
+def test_lifespan_off_never_calls_the_app() -> None:
+    app = LifespanApp()
+    with Client(app, lifespan="off") as client:
+        client.get("/")
+    assert app.events == []
+
+
+def test_lifespan_shutdown_failure() -> None:
+    with pytest.raises(LifespanError) as error, Client(failing_shutdown):
+        pass
+    assert str(error.value) == "lifespan shutdown failed: could not flush"
+
+
+def test_lifespan_trace() -> None:
+    with Client(LifespanApp()) as client:
+        pass
+    assert client.lifespan_trace is not None
+    assert [(e.call, e.message) for e in client.lifespan_trace.events] == [
+        ("receive", {"type": "lifespan.startup"}),
+        ("send", {"type": "lifespan.startup.complete"}),
+        ("receive", {"type": "lifespan.shutdown"}),
+        ("send", {"type": "lifespan.shutdown.complete"}),
+    ]
+    assert client.lifespan_trace.scope["state"] == {"db": "connected"}
+
+
+# --- app errors and protocol mistakes -------------------------------------------------
+
+
+async def boom(scope: Scope, receive: Receive, send: Send) -> None:
+    raise ValueError("boom")
+
+
+def test_app_exception_propagates_and_is_traced() -> None:
+    client = Client(boom)
+    with pytest.raises(ValueError, match="boom"):
+        client.get("/")
+    assert client.trace is not None
+    assert client.trace.error == "ValueError('boom')"
+
+
+def test_app_exception_becomes_500_when_asked() -> None:
+    response = Client(boom, raise_app_exceptions=False).get("/")
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
+
+
+async def no_response(scope: Scope, receive: Receive, send: Send) -> None:
+    pass
+
+
+async def body_first(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.body", "body": b"x"})
+
+
+async def start_twice(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200})
+    await send({"type": "http.response.start", "status": 200})
+
+
+async def unfinished(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200})
+    await send({"type": "http.response.body", "body": b"x", "more_body": True})
+
+
+async def websocket_message(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "websocket.accept"})
+
+
+@pytest.mark.parametrize(
+    ("app", "message"),
+    [
+        (no_response, "the app returned without sending a response"),
+        (body_first, "the app sent http.response.body before http.response.start"),
+        (start_twice, "the app sent http.response.start twice"),
+        (
+            unfinished,
+            "the app returned before finishing its response "
+            "(no http.response.body with more_body=False)",
+        ),
+        (
+            websocket_message,
+            "unexpected message 'websocket.accept' from the app "
+            "(expected 'http.response.start' or 'http.response.body')",
+        ),
+    ],
+)
+def test_protocol_mistakes(app: Any, message: str) -> None:
+    with pytest.raises(ASGIError) as error:
+        Client(app).get("/")
+    assert str(error.value) == message
+
+
+# --- bodies ----------------------------------------------------------------------------
+
+
+def test_sync_iterator_content_is_streamed() -> None:
+    client = Client(echo)
+    response = client.post("/", content=iter([b"a", b"", b"bc"]))
+    assert response.json()["body"] == "abc"
+    assert client.trace is not None
+    assert [e.message for e in client.trace.events if e.call == "receive"] == [
+        {"type": "http.request", "body": b"a", "more_body": True},
+        {"type": "http.request", "body": b"bc", "more_body": True},
+        {"type": "http.request", "body": b"", "more_body": False},
+    ]
+
+
+@pytest.mark.anyio
+async def test_async_iterator_content_is_streamed() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"x"
+        yield b"y"
+
+    response = await AsyncClient(echo).post("/", content=chunks())
+    assert response.json()["body"] == "xy"
+
+
+@pytest.mark.anyio
+async def test_disconnect_comes_after_the_response() -> None:
+    """An app that listens for the disconnect gets it once its response is complete."""
+    received: list[Message] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+
+        async def listen() -> None:
+            received.append(await receive())
+
+        listener = asyncio.create_task(listen())
+        await asyncio.sleep(0)
+        assert not received
+        await send({"type": "http.response.start", "status": 204})
+        await send({"type": "http.response.body"})
+        await listener
+
+    response = await AsyncClient(app).get("/")
+    assert response.status_code == 204
+    assert received == [{"type": "http.disconnect"}]
+
+
+# --- event loops -----------------------------------------------------------------------
+
+
+def run_script(code: str) -> str:
+    """Run ``code`` in a fresh interpreter: patching a running loop must not leak into pytest."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_sync_client_inside_a_running_loop() -> None:
+    output = run_script(
+        """
+        import asyncio
+        from asgilab.client import Client
+
+        async def slow(scope, receive, send):
+            if scope["type"] == "lifespan":
+                await receive(); await send({"type": "lifespan.startup.complete"})
+                await receive(); await send({"type": "lifespan.shutdown.complete"})
+                return
+            await asyncio.sleep(0.05)  # a nested run that takes a moment
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"nested"})
+
+        async def cell():
+            print(Client(slow).get("/").text)
+            with Client(slow) as client:
+                print(client.get("/").text, client.lifespan_trace.events[-1].message["type"])
+            print(client.lifespan_trace.events[-1].message["type"])
+
+        asyncio.run(cell())
+        """
+    )
+    assert output == "nested\nnested lifespan.startup.complete\nlifespan.shutdown.complete\n"
+
+
+def test_no_patching_on_import_or_without_a_running_loop() -> None:
+    output = run_script(
+        """
+        import asyncio
+        import sys
+        from asgilab.client import Client
+
+        async def app(scope, receive, send):
+            await send({"type": "http.response.start", "status": 200})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+        print(Client(app, lifespan="off").get("/").text)
+        print("nest_asyncio2" in sys.modules, hasattr(asyncio, "_nest_patched"))
+        """
+    )
+    assert output == "ok\nFalse False\n"
+
+
+def test_uvloop_like_loop_gives_a_clear_error() -> None:
+    class Loop(asyncio.AbstractEventLoop):  # not a BaseEventLoop, like uvloop.Loop
+        pass
+
+    Loop.__module__, Loop.__qualname__ = "uvloop", "Loop"
+
+    async def nothing() -> None:
+        pass
+
+    coro = nothing()
+    with pytest.raises(EventLoopError) as error:
+        _run_nested(Loop(), coro)
+    assert str(error.value) == (
+        "cannot make a blocking request inside the running uvloop.Loop event loop: "
+        "nest_asyncio2 can only re-enter asyncio's own loops (uvloop's cannot be patched); "
+        "use `await asgilab.AsyncClient(app).get(...)` instead"
+    )
+
+
+def test_real_uvloop_gives_a_clear_error() -> None:
+    pytest.importorskip("uvloop")
+    output = run_script(
+        """
+        import uvloop
+        from asgilab.client import Client, EventLoopError
+
+        async def cell():
+            try:
+                Client(lambda scope, receive, send: None).get("/")
+            except EventLoopError as error:
+                print("EventLoopError")
+
+        uvloop.run(cell())
+        """
+    )
+    assert output == "EventLoopError\n"
+
+
+@pytest.mark.anyio
+async def test_with_block_entered_outside_a_loop_cannot_be_used_inside_one() -> None:
+    client = Client(hello)
+    client._runner = asyncio.Runner()  # as __enter__ does when no loop runs
+    try:
+        with pytest.raises(EventLoopError, match="started with no event loop running"):
+            client.get("/")
+    finally:
+        client._runner = None
+
+
+def test_responses_are_httpx_responses() -> None:
+    with Client(hello) as client:
+        response = client.get("/")
+    assert isinstance(response, httpx.Response)
+    assert repr(client) == f"Client({hello!r}, base_url='http://testserver')"

@@ -27,7 +27,7 @@ through :mod:`asgilab.render`, which works with or without the ``dot`` executabl
 <Drawing: 2 nodes, 1 route>
 >>> for line in picture.source.splitlines()[4:]:  # doctest: +ELLIPSIS
 ...     print(line.strip())
-n0 [label="/" ... shape=circle width=0.3]
+n0 [label=root ... shape=circle width=0.3]
 n1 [label="health\\nGET health" ... penwidth=2 shape=box style="rounded,filled" tooltip="/health"]
 n0 -> n1
 }
@@ -91,6 +91,7 @@ _FONT = "Helvetica"
 class _RouterLike(Protocol):
     @property
     def root(self) -> Any: ...
+    def explain(self, method: str, path: str) -> Any: ...
 
 
 class Drawing:
@@ -178,13 +179,13 @@ def draw(
     """
     router = _router_of(target)
     explanation = None
-    caption = ""
+    request = ""
     if highlight is not None:
         method, path = _parse_highlight(highlight)
-        explanation = router.explain(method, path)  # type: ignore[attr-defined]
-        caption = _caption(method, path, explanation)
+        explanation = router.explain(method, path)
+        request = f"{method} {path}"
     view = tree_view(
-        router.root, prefix=prefix, max_nodes=max_nodes, explanation=explanation, caption=caption
+        router.root, prefix=prefix, max_nodes=max_nodes, explanation=explanation, request=request
     )
     return Drawing(view, engine=engine)
 
@@ -263,13 +264,3 @@ def _parse_highlight(highlight: str) -> tuple[str, str]:
         )
     method, path = found.groups()
     return (method or "GET").upper(), path
-
-
-def _caption(method: str, path: str, explanation: Any) -> str:
-    match = explanation.match
-    if match is not None:
-        route = match.route
-        return f"{method} {path} → {route.path} ({route.name})"
-    misses = [step for step in explanation.steps if step.action == "miss"]
-    detail = misses[-1].detail if misses else "no route"
-    return f"{method} {path} → no match: {detail}"

@@ -17,7 +17,7 @@ It reads any tree of nodes that have ``kind``, ``label``, ``children`` (priority
 >>> view = tree_view(N(kind="root", label="", children=[users], routes={}))
 >>> for node in view.nodes:
 ...     print(node.id, node.kind, repr(node.text), repr(node.path), node.routes)
-n0 root '/' '' ()
+n0 root 'root' '' ()
 n1 static 'users' '/users' ()
 n2 param '{id:int}' '/users/{id:int}' ('GET user',)
 >>> [(edge.tail, edge.head, edge.priority) for edge in view.edges]
@@ -47,7 +47,7 @@ KINDS = ("root", "static", "mixed", "param", "catch_all", "summary")
 
 #: What a lookup did to a node, weakest first: a node tried several times shows the strongest.
 #: ``added`` and ``changed`` are the step-by-step view's (the last insertion's effect).
-HIGHLIGHT_STATES = ("entered", "rejected", "backtracked", "missed", "matched", "added", "changed")
+HIGHLIGHT_STATES = ("entered", "backtracked", "rejected", "missed", "matched", "added", "changed")
 
 # explain()'s actions, named as states of the node they happened at.
 _ACTION_STATES = {
@@ -127,6 +127,7 @@ def tree_view(
     prefix: str | None = None,
     max_nodes: int | None = None,
     explanation: Any = None,
+    request: str = "",
     caption: str = "",
 ) -> TreeView:
     """Flatten the tree under ``root`` into a :class:`TreeView`.
@@ -135,13 +136,16 @@ def tree_view(
     picture still shows where the subtree hangs). ``max_nodes`` keeps the first nodes in
     breadth-first priority order, so the upper levels stay whole, and hangs one summary node
     under each parent whose children were cut. ``explanation`` (from ``router.explain``)
-    marks what the lookup did to each node.
+    marks what the lookup did to each node, and the caption says how the lookup of
+    ``request`` (``"GET /users/42"``) ended; otherwise the caption is ``caption``.
     """
     if max_nodes is not None and (isinstance(max_nodes, bool) or max_nodes < 1):
         raise DrawError(f"max_nodes must be a positive number of nodes, not {max_nodes!r}")
     paths = _paths(root)
     keep = _selection(root, paths, prefix)
-    states, steps = _lookup_marks(explanation)
+    states, steps, failed = _lookup_marks(explanation)
+    if explanation is not None:
+        caption = _lookup_caption(request, explanation, failed, paths)
 
     # Breadth-first, children in priority order: ids follow the order the router tries nodes.
     nodes: list[ViewNode] = []
@@ -221,7 +225,9 @@ def _walk(node: _Node) -> Iterable[_Node]:
 def _text(node: _Node) -> str:
     """What the box says: the label, with the converter spelled out on parameters."""
     if node.kind == "root":
-        return "/"
+        return "root"
+    if node.kind == "static" and not node.label:
+        return "/"  # the empty segment after a trailing slash: /users/ is users, then ""
     param = getattr(node, "param", None)
     converter = getattr(node, "converter", None)
     if node.kind == "param" and param and converter:
@@ -283,19 +289,49 @@ def _route_lines(routes: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(line for _, line in sorted(lines))
 
 
-def _lookup_marks(explanation: Any) -> tuple[dict[int, str], dict[int, list[int]]]:
-    """Per node (by identity): the strongest state the lookup left, and its step numbers."""
+def _lookup_marks(explanation: Any) -> tuple[dict[int, str], dict[int, list[int]], Any]:
+    """Per node (by identity): the strongest state the lookup left, and its step numbers;
+    and, for a miss, the node where it failed."""
     states: dict[int, str] = {}
     steps: dict[int, list[int]] = {}
     if explanation is None:
-        return states, steps
+        return states, steps, None
+    failed = None
     for number, step in enumerate(explanation.steps, start=1):
+        steps.setdefault(id(step.node), []).append(number)
+        if step.action == "enter":
+            failed = step.node
         state = _ACTION_STATES.get(step.action)
-        if state is None:
+        # The router reports a miss once, at the root, after backtracking all the way; the
+        # useful place to show is where the walk got to last: the last node it entered.
+        if state is None or step.action == "miss":
             continue
-        key = id(step.node)
-        steps.setdefault(key, []).append(number)
-        old = states.get(key)
+        old = states.get(id(step.node))
         if old is None or HIGHLIGHT_STATES.index(state) > HIGHLIGHT_STATES.index(old):
-            states[key] = state
-    return states, steps
+            states[id(step.node)] = state
+    if explanation.match is not None:
+        return states, steps, None
+    if failed is None:  # not even the root was entered (a path without a leading '/')
+        failed = next((step.node for step in explanation.steps), None)
+    if failed is not None:
+        states[id(failed)] = "missed"
+    return states, steps, failed
+
+
+def _lookup_caption(request: str, explanation: Any, failed: Any, paths: Mapping[int, str]) -> str:
+    """``GET /users/42 → /users/{id:int} (user) {'id': 42}``, or where and why it missed."""
+    match = explanation.match
+    if match is not None:
+        route = match.route
+        params = f" {match.params}" if getattr(match, "params", None) else ""
+        return f"{request} → {route.path} ({route.name}){params}"
+    if failed is None:
+        return f"{request} → no match"
+    where = paths.get(id(failed), "") or "/"
+    # The router's reason at that node, when it gave one (e.g. "no GET route (methods: POST)").
+    reasons = [
+        step.detail
+        for step in explanation.steps
+        if step.node is failed and step.action in ("reject", "miss") and step.detail
+    ]
+    return f"{request} → no match; stopped at {where}" + (f": {reasons[-1]}" if reasons else "")

@@ -111,7 +111,7 @@ def svg_texts(svg: str) -> list[str]:
 def test_view_of_a_hand_made_tree() -> None:
     view = tree_view(hand_made()["root"])
     assert rows(view) == [
-        ("n0", "root", "/", "", ()),
+        ("n0", "root", "root", "", ()),
         ("n1", "static", "users", "/users", ("GET users", "POST create_user")),
         ("n2", "static", "files", "/files", ()),
         ("n3", "param", "{id:int}", "/users/{id:int}", ("GET, HEAD user", "DELETE delete_user")),
@@ -155,7 +155,7 @@ def test_unknown_prefix_names_what_there_is() -> None:
 def test_max_nodes_keeps_the_top_levels_and_summarises_the_rest() -> None:
     view = tree_view(hand_made()["root"], max_nodes=4)
     assert rows(view) == [
-        ("n0", "root", "/", "", ()),
+        ("n0", "root", "root", "", ()),
         ("n1", "static", "users", "/users", ("GET users", "POST create_user")),
         ("n2", "static", "files", "/files", ()),
         ("n3", "param", "{id:int}", "/users/{id:int}", ("GET, HEAD user", "DELETE delete_user")),
@@ -178,54 +178,73 @@ def test_max_nodes_must_be_positive(max_nodes: int) -> None:
 
 
 def lookup_of_bob() -> tuple[FakeRouter, dict[str, FakeNode]]:
-    """GET /users/bob/x: {id:int} rejects 'bob', {name} is entered, its child rejects 'x',
-    the lookup backtracks and misses at {name}."""
+    """GET /users/bob/x, narrated as Router.explain does: {id:int} rejects 'bob', {name}
+    takes it, nothing below fits 'x', the walk backtracks to the root and misses there."""
     nodes = hand_made()
     steps = [
-        FakeStep(nodes["root"], "enter"),
-        FakeStep(nodes["users"], "enter"),
-        FakeStep(nodes["id"], "reject", "'bob' is not an int"),
-        FakeStep(nodes["name"], "enter"),
-        FakeStep(nodes["public"], "reject", "'x' is not 'events'"),
-        FakeStep(nodes["name"], "backtrack"),
-        FakeStep(nodes["name"], "miss", "no child of /users/{name} matches 'x'"),
+        FakeStep(nodes["root"], "enter", "segments ['users', 'bob', 'x']"),
+        FakeStep(nodes["users"], "enter", "static 'users'"),
+        FakeStep(nodes["id"], "reject", "{id:int} rejects 'bob'"),
+        FakeStep(nodes["name"], "enter", "{name} accepts 'bob'"),
+        FakeStep(nodes["name"], "backtrack", "nothing fits below '{name}'; back to 'users'"),
+        FakeStep(nodes["users"], "backtrack", "nothing fits below 'users'; back to '/'"),
+        FakeStep(nodes["root"], "miss", "no route matches GET /users/bob/x"),
     ]
     return FakeRouter(nodes["root"], FakeExplanation(steps)), nodes
 
 
-def test_highlight_marks_each_node_with_the_strongest_state() -> None:
+def test_highlight_of_a_miss_shows_where_the_walk_stopped() -> None:
     router, _ = lookup_of_bob()
     picture = draw(router, highlight="get  /users/bob/x")
     assert router.asked == [("GET", "/users/bob/x")]
-    assert [(n.path, n.state, n.steps) for n in picture.view.nodes if n.state] == [
-        ("", "entered", (1,)),
-        ("/users", "entered", (2,)),
+    assert [(n.path, n.state, n.steps) for n in picture.view.nodes if n.steps] == [
+        ("", "entered", (1, 7)),  # the router's miss is told at the root: not drawn there
+        ("/users", "backtracked", (2, 6)),
         ("/users/{id:int}", "rejected", (3,)),
-        ("/users/{name}", "missed", (4, 6, 7)),
-        ("/users/{name}/events/public", "rejected", (5,)),
+        ("/users/{name}", "missed", (4, 5)),  # the last node entered
     ]
-    assert picture.view.caption == (
-        "GET /users/bob/x → no match: no child of /users/{name} matches 'x'"
-    )
+    assert picture.view.caption == "GET /users/bob/x → no match; stopped at /users/{name}"
     source = picture.source
     nodes = dot_nodes(source)
     assert 'color="#dc2626" fillcolor="#fee2e2" penwidth=3' in nodes["n4"]  # the miss
+    assert 'color="#ea580c"' in nodes["n1"]  # a backtrack
     assert 'style="dashed,filled"' in nodes["n3"]  # a rejected parameter
-    assert 'style="rounded,dashed,filled"' in nodes["n8"]  # a rejected static node
-    assert '\tn1 -> n4 [label="4, 6, 7" color="#dc2626"' in source
-    caption = "GET /users/bob/x → no match: no child of /users/{name} matches 'x'"
+    assert '\tn1 -> n4 [label="4, 5" color="#dc2626"' in source
+    caption = "GET /users/bob/x → no match; stopped at /users/{name}"
     assert f'\tfontname=Helvetica label="{caption}" labeljust=l labelloc=t\n' in source
+
+
+def test_a_miss_where_the_path_ends_gives_the_routers_reason() -> None:
+    nodes = hand_made()
+    steps = [
+        FakeStep(nodes["root"], "enter", "segments ['users', '42']"),
+        FakeStep(nodes["users"], "enter", "static 'users'"),
+        FakeStep(nodes["id"], "enter", "{id:int} accepts '42'"),
+        FakeStep(nodes["id"], "reject", "path ends here; no PUT route (methods: DELETE, GET)"),
+        FakeStep(nodes["id"], "backtrack", "nothing fits below '{id:int}'; back to 'users'"),
+        FakeStep(nodes["root"], "miss", "no route matches PUT /users/42"),
+    ]
+    router = FakeRouter(nodes["root"], FakeExplanation(steps))
+    view = draw(router, highlight="PUT /users/42").view
+    assert view.node("/users/{id:int}").state == "missed"
+    assert view.caption == (
+        "PUT /users/42 → no match; stopped at /users/{id:int}: "
+        "path ends here; no PUT route (methods: DELETE, GET)"
+    )
 
 
 def test_highlight_of_a_match_names_the_route() -> None:
     nodes = hand_made()
     route = type("Route", (), {"path": "/users/{id:int}/repos", "name": "repos"})()
-    steps = [FakeStep(nodes[n], "enter") for n in ("root", "users", "id")]
+    match = type("Match", (), {"route": route, "params": {"id": 42}})()
+    steps = [FakeStep(nodes[n], "enter") for n in ("root", "users", "id", "repos")]
     steps.append(FakeStep(nodes["repos"], "match"))
-    router = FakeRouter(nodes["root"], FakeExplanation(steps, type("M", (), {"route": route})))
+    router = FakeRouter(nodes["root"], FakeExplanation(steps, match))
     picture = draw(router, highlight="/users/42/repos")  # the method defaults to GET
-    assert picture.view.caption == "GET /users/42/repos → /users/{id:int}/repos (repos)"
-    assert picture.view.node("/users/{id:int}/repos").state == "matched"
+    assert picture.view.caption == "GET /users/42/repos → /users/{id:int}/repos (repos) {'id': 42}"
+    assert [n.state for n in picture.view.nodes] == [
+        "entered", "entered", None, "entered", None, None, None, "matched", None,
+    ]  # fmt: skip
     assert 'fillcolor="#bbf7d0"' in dot_nodes(picture.source)["n7"]
 
 
@@ -251,7 +270,7 @@ def test_dot_model_of_a_hand_made_tree() -> None:
     assert len(nodes) == 9
     # Every node has an explicit label (pygraphviz's first-render pitfall), kinds differ.
     assert all(attrs.startswith("label=") for attrs in nodes.values())
-    assert nodes["n0"].startswith('label="/" ')
+    assert nodes["n0"].startswith("label=root ")
     assert nodes["n3"].startswith('label="{id:int}\\nGET, HEAD user\\nDELETE delete_user" ')
     shapes = {key: re.search(r"shape=(\w+)", attrs)[1] for key, attrs in nodes.items()}  # type: ignore[index]
     assert shapes == {
@@ -301,7 +320,7 @@ def test_svg_with_the_bundled_engine_and_no_dot_on_path(
     svg = picture.svg()
     assert svg.startswith("<?xml")
     texts = svg_texts(svg)
-    for expected in ["users", "{id:int}", "GET, HEAD user", "{rest:path}", "4, 6, 7"]:
+    for expected in ["users", "{id:int}", "GET, HEAD user", "{rest:path}", "4, 5"]:
         assert expected in texts
     bundle = picture._repr_mimebundle_()
     assert bundle == {"image/svg+xml": svg, "text/plain": repr(picture)}
@@ -329,8 +348,7 @@ def test_repr() -> None:
     router, _ = lookup_of_bob()
     assert repr(draw(router)) == "<Drawing: 9 nodes, 9 routes>"
     assert repr(draw(router, highlight="GET /users/bob/x")) == (
-        "<Drawing: 9 nodes, 9 routes; GET /users/bob/x → no match: "
-        "no child of /users/{name} matches 'x'>"
+        "<Drawing: 9 nodes, 9 routes; GET /users/bob/x → no match; stopped at /users/{name}>"
     )
 
 
@@ -351,7 +369,7 @@ def test_first_render_in_a_fresh_process_shows_every_label_and_prints_nothing() 
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
-    assert (done.stdout, done.stderr) == ("['/', 'health']\n", "")
+    assert (done.stdout, done.stderr) == ("['root', 'health']\n", "")
 
 
 def test_importing_draw_does_not_import_graphviz() -> None:

@@ -1,0 +1,114 @@
+"""Converters: what a typed parameter such as ``{id:int}`` accepts, and what it turns into.
+
+A converter is three things: a regular expression that decides whether one decoded path
+segment is acceptable, a ``parse`` function that turns the accepted text into a value
+(``"42"`` -> ``42``), and a ``format`` function that goes back (used by ``url_for``).
+
+The built-in converters live in an immutable mapping; custom converters are registered
+on a :class:`~asgilab.router.Router` instance, never in a module-global registry, so two
+apps in one process cannot step on each other.
+
+Every regex is matched against *one decoded segment* (the raw path is split on ``/``
+before decoding), so ``str`` accepts any non-empty text, an encoded slash included.
+
+>>> INT.accept("42"), INT.accept("-1"), INT.accept("\uff14\uff12")  # full-width "42"
+(42, None, None)
+>>> STR.accept("a/b"), STR.accept("")
+('a/b', None)
+>>> UUID.format(UUID.accept("12345678-1234-5678-1234-567812345678"))
+'12345678-1234-5678-1234-567812345678'
+"""
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "BUILTIN_CONVERTERS",
+    "FLOAT",
+    "INT",
+    "PATH",
+    "STR",
+    "UUID",
+    "Converter",
+]
+
+# Priority ranks: lower is tried first at a given position in the tree. The more a
+# converter constrains its segment, the earlier it is tried, so `{id:int}` gets "42" before
+# `{name}` does, whatever the registration order.
+RANK_INT = 0
+RANK_FLOAT = 1
+RANK_OTHER = 2  # uuid and every custom converter
+RANK_STR = 3
+RANK_PATH = 4
+
+
+def _format_float(value: Any) -> str:
+    # NOTE: repr() gives the shortest text that round-trips ("0.1"), but uses exponents for
+    # large and small numbers ("1e-07"), which the float regex refuses; Decimal spells
+    # the same digits out in positional notation.
+    return format(Decimal(repr(float(value))), "f")
+
+
+@dataclass(frozen=True, slots=True)
+class Converter:
+    """One kind of typed parameter, e.g. ``int`` in ``{id:int}``.
+
+    ``regex`` must match the whole decoded segment (it is used with ``fullmatch``);
+    ``parse`` may still refuse by raising ``ValueError`` or returning ``None`` (the segment
+    then falls through to the next candidate route). ``format`` turns a value back into
+    text for ``url_for``.
+
+    >>> year = Converter("year", r"[0-9]{4}", parse=int)
+    >>> year.accept("2024"), year.accept("24")
+    (2024, None)
+    >>> year.format(1999)
+    '1999'
+    """
+
+    name: str
+    regex: str
+    parse: Callable[[str], Any] = str
+    format: Callable[[Any], str] = str
+    rank: int = RANK_OTHER
+    # The compiled regex, derived from `regex` (not a constructor argument).
+    compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "compiled", re.compile(self.regex))
+
+    def accept(self, text: str) -> Any:
+        """The converted value of ``text``, or ``None`` when the converter refuses it."""
+        if self.compiled.fullmatch(text) is None:
+            return None
+        try:
+            return self.parse(text)
+        except ValueError:
+            return None
+
+
+# NOTE: `int` takes ASCII digits only, no sign (like Starlette and matchit): "-1", "+1"
+# and full-width digits (which Python's int() would accept) fall through to the next
+# candidate. Leading zeros are accepted ("007" -> 7), so url_for(7) gives "7", not "007".
+INT = Converter("int", r"[0-9]+", parse=int, rank=RANK_INT)
+FLOAT = Converter(
+    "float", r"[0-9]+(?:\.[0-9]+)?", parse=float, format=_format_float, rank=RANK_FLOAT
+)
+UUID = Converter(
+    "uuid",
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    parse=uuid.UUID,
+    rank=RANK_OTHER,
+)
+# `(?s:...)`: a decoded segment may contain a newline (%0A); `str` still takes it.
+STR = Converter("str", r"(?s:.+)", rank=RANK_STR)
+# The catch-all: zero or more characters of the rest of the path, slashes included.
+PATH = Converter("path", r"(?s:.*)", rank=RANK_PATH)
+
+BUILTIN_CONVERTERS: Mapping[str, Converter] = MappingProxyType(
+    {c.name: c for c in (FLOAT, INT, PATH, STR, UUID)}
+)

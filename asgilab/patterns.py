@@ -1,0 +1,344 @@
+"""Route patterns: from the text ``/users/{id:int}`` to a structure the router can insert.
+
+A pattern is split on ``/`` into segments, and each segment is one of four kinds:
+
+* ``static`` — plain text (``users``);
+* ``param`` — one whole-segment parameter (``{id:int}``, ``{name}`` which means ``{name:str}``);
+* ``mixed`` — parameters mixed with text (``{name}.{ext}``, ``v{major:int}``, ``@{handle}``);
+* ``catch_all`` — ``{rest:path}``, only as the whole last segment: the rest of the path.
+
+Each segment has a *shape* (the text with parameter names erased, converters kept:
+``{str}.{str}``) and a priority *key*. Two routes conflict when their whole shapes are equal;
+at each position the router tries segments in key order: static first, then mixed (more
+literal characters first), then params by converter (int, float, others, str), then the
+catch-all.
+
+Pattern text is taken literally (it is the *decoded* form: write ``/café``, not
+``/caf%C3%A9``); braces always delimit a parameter, so literal ``{`` and ``}`` cannot appear.
+
+>>> p = parse_pattern("/files/{name}.{ext}")
+>>> [s.kind for s in p.segments]
+['static', 'mixed']
+>>> p.shape
+'/files/{str}.{str}'
+>>> p.build({"name": "report", "ext": "pdf"})
+'/files/report.pdf'
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import quote
+
+from .converters import BUILTIN_CONVERTERS, Converter
+from .errors import InvalidPattern, URLBuildError
+
+__all__ = [
+    "Param",
+    "Pattern",
+    "Segment",
+    "SegmentKind",
+    "parse_pattern",
+]
+
+SegmentKind = Literal["static", "param", "mixed", "catch_all"]
+
+# Priority key of a segment: (kind class, -literal characters, converter ranks, tie-break).
+# Tuples compare left to right, so this orders static < mixed < param < catch-all, mixed
+# segments with more text first, params by converter rank. The last field only makes the
+# order total (and therefore independent of registration order).
+SegmentKey = tuple[int, int, tuple[int, ...], str]
+
+# Characters that may stay unescaped in a path segment (RFC 3986 `pchar`, minus `%`);
+# quote() keeps letters, digits and "-._~" by itself.
+_SEGMENT_SAFE = "!$&'()*+,;=:@"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A parameter in a pattern: ``{id:int}`` is ``Param("id", INT)``."""
+
+    name: str
+    converter: Converter
+
+    def __str__(self) -> str:
+        if self.converter.name == "str":
+            return "{" + self.name + "}"
+        return "{" + self.name + ":" + self.converter.name + "}"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One ``/``-separated piece of a pattern, as a tuple of text and :class:`Param` parts."""
+
+    kind: SegmentKind
+    # The segment as written, e.g. "{name}.{ext}".
+    text: str
+    # Literal text and parameters in order, e.g. (Param("name", STR), ".", Param("ext", STR)).
+    parts: tuple[str | Param, ...]
+    # The segment with names erased, e.g. "{str}.{str}": equal shapes match the same text.
+    shape: str = field(init=False)
+    # Priority among siblings in the tree (smaller is tried first).
+    key: SegmentKey = field(init=False)
+    # Mixed segments only: a regex with one group per parameter (p0, p1, ...).
+    regex: re.Pattern[str] | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        shape = "".join(
+            p if isinstance(p, str) else "{" + p.converter.name + "}" for p in self.parts
+        )
+        params = [p for p in self.parts if isinstance(p, Param)]
+        literal = sum(len(p) for p in self.parts if isinstance(p, str))
+        key: SegmentKey
+        regex = None
+        if self.kind == "static":
+            key = (0, 0, (), "")
+        elif self.kind == "mixed":
+            key = (1, -literal, tuple(p.converter.rank for p in params), shape)
+            regex = re.compile(
+                "".join(
+                    re.escape(p) if isinstance(p, str) else f"(?P<p{i}>{p.converter.regex})"
+                    for i, p in enumerate(self.parts)
+                )
+            )
+        elif self.kind == "param":
+            key = (2, params[0].converter.rank, (), params[0].converter.name)
+        else:
+            key = (3, 0, (), "")
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "regex", regex)
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        """The parameters of this segment, in order."""
+        return tuple(p for p in self.parts if isinstance(p, Param))
+
+    def parse(self, text: str) -> list[Any] | None:
+        """Mixed segments: the converted parameter values found in ``text``, or ``None``.
+
+        Earlier parameters take as much text as they can (``{name}.{ext}`` on ``a.b.c``
+        gives ``["a.b", "c"]``), as a regex with greedy groups would.
+        """
+        m = self.regex.fullmatch(text) if self.regex is not None else None
+        if m is None:
+            return None
+        values = []
+        for i, part in enumerate(self.parts):
+            if isinstance(part, Param):
+                value = part.converter.accept(m.group(f"p{i}"))
+                if value is None:
+                    return None
+                values.append(value)
+        return values
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A parsed route pattern: its text, its segments and its parameters."""
+
+    path: str
+    segments: tuple[Segment, ...]
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        """Every parameter, left to right (the order values are bound while matching)."""
+        return tuple(p for s in self.segments for p in s.params)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The parameter names, left to right."""
+        return tuple(p.name for p in self.params)
+
+    @property
+    def shape(self) -> str:
+        """The pattern with names erased: ``/u/{id}`` and ``/u/{name}`` are both ``/u/{str}``."""
+        return "/" + "/".join(s.shape for s in self.segments)
+
+    @property
+    def is_static(self) -> bool:
+        """True when the pattern has no parameter at all."""
+        return all(s.kind == "static" for s in self.segments)
+
+    def build(self, values: Mapping[str, Any], what: str = "") -> str:
+        """The percent-encoded path for these parameter values (the heart of ``url_for``).
+
+        Each value goes through its converter's ``format`` and must then be accepted by the
+        converter again, so ``url_for`` never builds a URL that would not route back.
+
+        >>> try:
+        ...     parse_pattern("/users/{id:int}").build({"id": "x"})
+        ... except URLBuildError as exc:
+        ...     print(exc)
+        invalid value 'x' for parameter 'id' ({id:int}) of '/users/{id:int}': int accepts [0-9]+
+        """
+        what = what or repr(self.path)
+        names = self.names
+        missing = [n for n in names if n not in values]
+        if missing:
+            listed = ", ".join(repr(n) for n in missing)
+            raise URLBuildError(f"missing parameter {listed} for {what}")
+        extra = [n for n in values if n not in names]
+        if extra:
+            listed = ", ".join(repr(n) for n in extra)
+            known = ", ".join(repr(n) for n in names) or "none"
+            raise URLBuildError(f"unexpected parameter {listed} for {what} (it takes: {known})")
+        out = []
+        for segment in self.segments:
+            texts = []
+            for part in segment.parts:
+                if isinstance(part, str):
+                    texts.append(part)
+                    continue
+                texts.append(_format_value(part, values[part.name], what))
+            if segment.kind == "mixed":
+                # Greedy parameters may split the text differently from how it was built
+                # ({a}.{b} with a="x", b="y.z" reads back as a="x.y", b="z"): refuse that.
+                joined = "".join(texts)
+                wanted = [
+                    part.converter.accept(t)
+                    for t, part in zip(texts, segment.parts, strict=True)
+                    if isinstance(part, Param)
+                ]
+                if segment.parse(joined) != wanted:
+                    given = ", ".join(f"{p.name}={values[p.name]!r}" for p in segment.params)
+                    raise URLBuildError(
+                        f"{given} for '{segment.text}' of {what} would not match back:"
+                        f" {joined!r} splits differently"
+                    )
+            safe = _SEGMENT_SAFE + "/" if segment.kind == "catch_all" else _SEGMENT_SAFE
+            out.append(quote("".join(texts), safe=safe))
+        return "/" + "/".join(out)
+
+
+def _format_value(param: Param, value: Any, what: str) -> str:
+    """``value`` as text for ``param``, checked against its converter."""
+    converter = param.converter
+    try:
+        text = converter.format(value)
+    except (TypeError, ValueError) as exc:
+        raise URLBuildError(
+            f"invalid value {value!r} for parameter '{param.name}' ({param}) of {what}: {exc}"
+        ) from None
+    if converter.compiled.fullmatch(text) is None or converter.accept(text) is None:
+        accepted = converter.regex
+        raise URLBuildError(
+            f"invalid value {value!r} for parameter '{param.name}' ({param}) of {what}:"
+            f" {converter.name} accepts {accepted}"
+        )
+    return text
+
+
+def _error(message: str, path: str, column: int) -> InvalidPattern:
+    """An InvalidPattern whose message shows the pattern with a caret under ``column``."""
+    return InvalidPattern(f"{message}\n    {path}\n    {' ' * column}^")
+
+
+def parse_pattern(path: str, converters: Mapping[str, Converter] = BUILTIN_CONVERTERS) -> Pattern:
+    """Parse ``path`` into a :class:`Pattern`, or raise :class:`InvalidPattern` saying where.
+
+    >>> try:
+    ...     parse_pattern("/a/{id:uuid4}")
+    ... except InvalidPattern as exc:
+    ...     print(exc)
+    unknown converter 'uuid4' in '/a/{id:uuid4}' (known: float, int, path, str, uuid)
+        /a/{id:uuid4}
+               ^
+    """
+    if not path.startswith("/"):
+        raise _error(f"pattern {path!r} must start with '/'", path, 0)
+    segments: list[Segment] = []
+    seen: set[str] = set()
+    start = 1  # column where the current segment starts
+    while True:
+        end = path.find("/", start)
+        text = path[start:] if end < 0 else path[start:end]
+        segment = _parse_segment(path, text, start, converters, seen)
+        if segment.kind == "catch_all" and end >= 0:
+            raise _error(
+                f"catch-all '{segment.text}' must be the whole last segment in {path!r}",
+                path,
+                start,
+            )
+        segments.append(segment)
+        if end < 0:
+            break
+        start = end + 1
+    return Pattern(path, tuple(segments))
+
+
+def _parse_segment(
+    path: str, text: str, offset: int, converters: Mapping[str, Converter], seen: set[str]
+) -> Segment:
+    """Parse one segment (``text`` starts at column ``offset`` of ``path``)."""
+    parts: list[str | Param] = []
+    i = 0
+    while i < len(text):
+        if text[i] == "}":
+            raise _error(f"unmatched '}}' in {path!r}", path, offset + i)
+        if text[i] != "{":
+            j = i
+            while j < len(text) and text[j] not in "{}":
+                j += 1
+            parts.append(text[i:j])
+            i = j
+            continue
+        close = text.find("}", i)
+        nested = text.find("{", i + 1)
+        if close < 0 or (0 <= nested < close):
+            raise _error(f"unclosed '{{' in {path!r}", path, offset + i)
+        parts.append(_parse_param(path, text[i + 1 : close], offset + i + 1, converters, seen))
+        if len(parts) >= 2 and isinstance(parts[-2], Param):
+            raise _error(
+                f"parameters '{parts[-2]}' and '{parts[-1]}' need literal text between them"
+                f" in {path!r}",
+                path,
+                offset + i,
+            )
+        i = close + 1
+    params = [p for p in parts if isinstance(p, Param)]
+    catch_all = [p for p in params if p.converter.name == "path"]
+    if catch_all and len(parts) > 1:
+        raise _error(
+            f"catch-all '{catch_all[0]}' must be the whole last segment in {path!r}",
+            path,
+            offset + text.index("{" + catch_all[0].name),
+        )
+    kind: SegmentKind
+    if not params:
+        kind = "static"
+    elif len(parts) > 1:
+        kind = "mixed"
+    else:
+        kind = "catch_all" if catch_all else "param"
+    return Segment(kind, text, tuple(parts))
+
+
+def _parse_param(
+    path: str, inside: str, column: int, converters: Mapping[str, Converter], seen: set[str]
+) -> Param:
+    """Parse ``name`` or ``name:converter`` (the text between braces, at ``column``)."""
+    name, colon, conv_name = inside.partition(":")
+    if not name:
+        raise _error(f"empty parameter name in {path!r}", path, column)
+    if not name.isidentifier():
+        raise _error(
+            f"parameter name {name!r} is not a Python identifier in {path!r}", path, column
+        )
+    if name in seen:
+        raise _error(
+            f"duplicate parameter name {name!r} in {path!r} (rename one of them)", path, column
+        )
+    seen.add(name)
+    if not colon:
+        conv_name = "str"
+    converter = converters.get(conv_name)
+    if converter is None:
+        known = ", ".join(sorted(converters))
+        raise _error(
+            f"unknown converter {conv_name!r} in {path!r} (known: {known})",
+            path,
+            column + len(name) + 1,
+        )
+    return Param(name, converter)

@@ -1,0 +1,766 @@
+"""The router: a radix tree over path segments, matched with explicit backtracking.
+
+Every route pattern is split into segments (see :mod:`asgilab.patterns`) and inserted into
+a tree whose nodes each consume one segment, or a run of static segments compressed into
+one node. A request path is split on ``/`` once and walked from the root: at every node the
+static child is tried first (one dict lookup), then the parameter children in priority
+order, then the catch-all. When a branch dead-ends, the walk *backtracks* to the most recent
+node with an untried candidate, dropping the parameters bound on the abandoned branch.
+
+>>> router = Router()
+>>> async def user(request): ...
+>>> async def users(request): ...
+>>> route = router.add("/users/{user_id:int}", user)
+>>> route = router.add("/users", users, methods=["GET", "POST"])
+>>> m = router.match("GET", "/users/42")
+>>> m.route.name, m.params
+('user', {'user_id': 42})
+>>> router.match("GET", "/users/abc") is None
+True
+>>> sorted(router.allowed_methods("/users"))
+['GET', 'HEAD', 'POST']
+>>> router.url_for("user", user_id=7)
+'/users/7'
+>>> print(router)
+<root>
+└── /users  GET users, POST users
+    └── /{user_id:int}  GET user
+"""
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, TypeVar
+from urllib.parse import unquote_to_bytes
+
+from .converters import BUILTIN_CONVERTERS, RANK_OTHER, Converter
+from .errors import InvalidPath, InvalidPattern, RouteConflict, URLBuildError
+from .patterns import Pattern, Segment, parse_pattern
+
+__all__ = [
+    "Action",
+    "Explanation",
+    "Match",
+    "Node",
+    "NodeKind",
+    "Route",
+    "Router",
+    "Step",
+    "split_path",
+]
+
+NodeKind = Literal["root", "static", "mixed", "param", "catch_all"]
+Action = Literal["enter", "reject", "backtrack", "match", "miss"]
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+# PERF: static matches carry no parameters; they all share one read-only empty mapping, so
+# the static fast path allocates nothing but (at most) the Match it returns.
+_NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
+
+
+class Node:
+    """One position in the radix tree.
+
+    The fields are public so that the drawing and the notebooks can walk the tree; only the
+    router changes them.
+    """
+
+    __slots__ = (
+        "accept",
+        "catch_all",
+        "converter",
+        "handlers",
+        "key",
+        "kind",
+        "label",
+        "param",
+        "param_children",
+        "prefix",
+        "routes",
+        "segment",
+        "static_children",
+        "width",
+    )
+
+    def __init__(self, kind: NodeKind, segment: Segment | None = None, prefix: Iterable[str] = ()):
+        # What the node matches: "root", "static", "mixed", "param" or "catch_all".
+        self.kind: NodeKind = kind
+        # Static nodes: the decoded segments this node consumes (several = a compressed run).
+        self.prefix: list[str] = list(prefix)
+        # PERF: len(prefix), read on every step of the walk.
+        self.width = len(self.prefix)
+        # Mixed, param and catch-all nodes: the pattern segment they test, as first registered.
+        self.segment: Segment | None = segment
+        # The text to show, in pattern syntax: "users/events", "{id:int}", "{name}.{ext}".
+        self.label = "/".join(self.prefix) if segment is None else segment.text
+        # Static children, keyed by the first segment of their prefix: at most one can match.
+        self.static_children: dict[str, Node] = {}
+        # Mixed and param children, in the order matching tries them (see Segment.key).
+        self.param_children: list[Node] = []
+        # The catch-all child ({rest:path}), tried last.
+        self.catch_all: Node | None = None
+        # The routes that end at this node, by method, as registered.
+        self.routes: dict[str, Route] = {}
+        # What matching reads: method -> (route, parameter names); HEAD is added where GET is.
+        self.handlers: dict[str, tuple[Route, tuple[str, ...]]] = {}
+        # Param and catch-all nodes: the parameter name (as the first route spelled it; other
+        # routes may name the same position differently) and the converter name.
+        self.param: str | None = None
+        self.converter: str | None = None
+        # Param nodes: the converter's accept(), None for plain `str` (inlined in the walk);
+        # mixed nodes: Segment.parse, which returns the list of values (or None).
+        self.accept: Callable[[str], Any] | None = None
+        # Priority among siblings: smaller is tried first.
+        self.key = segment.key if segment is not None else (0, 0, (), "")
+        if segment is not None and kind in ("param", "catch_all"):
+            converter = segment.params[0].converter
+            self.param = segment.params[0].name
+            self.converter = converter.name
+            if converter.name != "str":
+                self.accept = converter.accept
+        elif segment is not None and kind == "mixed":
+            self.accept = segment.parse
+
+    @property
+    def children(self) -> list["Node"]:
+        """Every child, in the order matching tries them (static ones by label)."""
+        ordered = sorted(self.static_children.values(), key=lambda n: n.label)
+        ordered.extend(self.param_children)
+        if self.catch_all is not None:
+            ordered.append(self.catch_all)
+        return ordered
+
+    def __repr__(self) -> str:
+        return f"<Node {self.kind} {self.label!r}>"
+
+    # -- building -----------------------------------------------------------------------
+
+    def insert_static(self, texts: list[str]) -> "Node":
+        """The node reached by the static run ``texts`` below this one, created if needed."""
+        node = self
+        while texts:
+            child = node.static_children.get(texts[0])
+            if child is None:
+                # A new branch takes the whole remaining run: it is compressed from birth.
+                child = node.static_children[texts[0]] = Node("static", prefix=texts)
+                return child
+            # Find the common prefix of the child's run and ours; split the child if shorter.
+            common = 1
+            while common < min(child.width, len(texts)) and child.prefix[common] == texts[common]:
+                common += 1
+            if common < child.width:
+                child._split(common)
+            node, texts = child, texts[common:]
+        return node
+
+    def _split(self, at: int) -> None:
+        """Cut this static run in two: keep ``prefix[:at]``, move the rest to a new child."""
+        tail = Node("static", prefix=self.prefix[at:])
+        tail.static_children, self.static_children = self.static_children, {tail.prefix[0]: tail}
+        tail.param_children, self.param_children = self.param_children, []
+        tail.catch_all, self.catch_all = self.catch_all, None
+        tail.routes, self.routes = self.routes, {}
+        tail.handlers, self.handlers = self.handlers, {}
+        self.prefix = self.prefix[:at]
+        self.width = at
+        self.label = "/".join(self.prefix)
+
+    def insert_wild(self, segment: Segment) -> "Node":
+        """The mixed, param or catch-all child for ``segment``'s shape, created if needed."""
+        if segment.kind == "catch_all":
+            if self.catch_all is None:
+                self.catch_all = Node("catch_all", segment)
+            return self.catch_all
+        for child in self.param_children:
+            if child.segment is not None and child.segment.shape == segment.shape:
+                return child
+        child = Node("mixed" if segment.kind == "mixed" else "param", segment)
+        self.param_children.append(child)
+        self.param_children.sort(key=lambda n: n.key)
+        return child
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Route:
+    """A registered route: what :meth:`Router.add` returns and ``Match.route`` holds.
+
+    >>> async def user(request): ...
+    >>> Route("/users/{user_id:int}", user, frozenset({"GET"}), "user")
+    Route(path='/users/{user_id:int}', name='user', methods=['GET'])
+    """
+
+    path: str
+    endpoint: Callable[..., Any]
+    methods: frozenset[str] = frozenset({"GET"})
+    name: str | None = None
+    # Free per-route data for the App (e.g. {"max_body_size": 10}); read-only.
+    extras: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __repr__(self) -> str:
+        return f"Route(path={self.path!r}, name={self.name!r}, methods={sorted(self.methods)!r})"
+
+
+class Match:
+    """The result of a successful lookup: the route and its converted parameters.
+
+    PERF: a slotted class rather than a frozen dataclass (whose __init__ costs several
+    times more); treat it as read-only. Matches of static routes are built once and reused.
+    """
+
+    __slots__ = ("params", "route")
+
+    def __init__(self, route: Route, params: Mapping[str, Any]) -> None:
+        self.route = route
+        self.params = params
+
+    def __repr__(self) -> str:
+        return f"Match(route={self.route!r}, params={dict(self.params)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Match):
+            return NotImplemented
+        return self.route is other.route and dict(self.params) == dict(other.params)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a lookup, as :meth:`Router.explain` narrates it."""
+
+    node: Node
+    action: Action
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """The lookup of one request, step by step, and its result."""
+
+    method: str
+    path: str
+    steps: list[Step]
+    match: Match | None
+
+    def __str__(self) -> str:
+        lines = [f"{self.method} {self.path}"]
+        lines += [f"  {s.action:<9} {s.node.label or '/'}: {s.detail}" for s in self.steps]
+        return "\n".join(lines)
+
+
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _decode(segment: str) -> str:
+    """Percent-decode one segment as UTF-8, strictly."""
+    bad = _BAD_ESCAPE.search(segment)
+    if bad is not None:
+        escape = segment[bad.start() : bad.start() + 3]
+        raise InvalidPath(f"invalid percent-escape {escape!r} in path segment {segment!r}")
+    try:
+        return unquote_to_bytes(segment).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidPath(f"path segment {segment!r} is not UTF-8 once percent-decoded") from None
+
+
+def split_path(path: str) -> list[str]:
+    """Split a raw path on ``/``, then percent-decode each segment once.
+
+    An encoded slash therefore stays inside its segment; ``+`` stays a plus.
+
+    >>> split_path("/files/a%2Fb/caf%C3%A9+1")
+    ['', 'files', 'a/b', 'café+1']
+    """
+    segments = path.split("/")
+    if "%" in path:
+        segments = [_decode(s) if "%" in s else s for s in segments]
+    return segments
+
+
+def _methods_text(methods: Iterable[str]) -> str:
+    return ",".join(sorted(methods))
+
+
+class Router:
+    """Routes, a radix tree to find them, and the way back from a name to a URL.
+
+    Register with :meth:`add` or the decorators, look up with :meth:`match`, and ask the
+    tree why with :meth:`explain`.
+    """
+
+    def __init__(self) -> None:
+        self.root = Node("root")
+        # Every route, in registration order.
+        self.routes: list[Route] = []
+        # Converters this router knows: the built-in ones plus register_converter()'s.
+        self.converters: dict[str, Converter] = dict(BUILTIN_CONVERTERS)
+        # PERF: fully static paths -> method -> prebuilt Match, checked before the tree.
+        self._static_paths: dict[str, dict[str, Match]] = {}
+        # Shape -> routes with that shape, to name both sides of a conflict.
+        self._by_shape: dict[str, list[Route]] = {}
+        # Name -> (route, pattern, name given explicitly?), for url_for and name clashes.
+        self._by_name: dict[str, list[tuple[Route, Pattern, bool]]] = {}
+
+    def __repr__(self) -> str:
+        return f"<Router with {len(self.routes)} routes>"
+
+    # -- registration ---------------------------------------------------------------------
+
+    def register_converter(
+        self,
+        name: str,
+        regex: str,
+        *,
+        parse: Callable[[str], Any] = str,
+        format: Callable[[Any], str] = str,
+    ) -> Converter:
+        """Teach this router a converter: ``{year:year}`` after ``register_converter("year", ...)``.
+
+        >>> router = Router()
+        >>> _ = router.register_converter("year", r"[0-9]{4}", parse=int)
+        >>> _ = router.add("/archive/{y:year}", lambda request: None, name="archive")
+        >>> router.match("GET", "/archive/2024").params
+        {'y': 2024}
+        """
+        if not name.isidentifier():
+            raise InvalidPattern(f"converter name {name!r} is not a Python identifier")
+        if name in self.converters:
+            known = ", ".join(sorted(self.converters))
+            raise InvalidPattern(f"converter {name!r} is already registered (known: {known})")
+        try:
+            converter = Converter(name, regex, parse=parse, format=format, rank=RANK_OTHER)
+        except re.error as exc:
+            raise InvalidPattern(f"invalid regex {regex!r} for converter {name!r}: {exc}") from None
+        self.converters[name] = converter
+        return converter
+
+    def add(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        methods: Iterable[str] | None = None,
+        name: str | None = None,
+        extras: Mapping[str, Any] | None = None,
+    ) -> Route:
+        """Register ``endpoint`` for ``path`` (``methods=None`` means GET) and return the Route."""
+        pattern = parse_pattern(path, self.converters)
+        method_set = frozenset(m.upper() for m in (methods if methods is not None else ["GET"]))
+        if not method_set:
+            raise InvalidPattern(f"route {path!r} has no methods (give at least one, e.g. ['GET'])")
+        explicit = name is not None
+        route_name = name if name is not None else getattr(endpoint, "__name__", None)
+        route = Route(path, endpoint, method_set, route_name, MappingProxyType(dict(extras or {})))
+        self._check_conflicts(route, pattern, explicit)
+        # Insert: static runs become (compressed) static nodes, the rest wild nodes.
+        node = self.root
+        segments = pattern.segments
+        i = 0
+        while i < len(segments):
+            if segments[i].kind == "static":
+                j = i
+                while j < len(segments) and segments[j].kind == "static":
+                    j += 1
+                node = node.insert_static([s.text for s in segments[i:j]])
+                i = j
+            else:
+                node = node.insert_wild(segments[i])
+                i += 1
+        for method in method_set:
+            node.routes[method] = route
+        names = pattern.names
+        node.handlers = {m: (r, names) for m, r in node.routes.items()}
+        if "GET" in node.routes and "HEAD" not in node.routes:
+            node.handlers["HEAD"] = node.handlers["GET"]
+        if pattern.is_static:
+            self._static_paths[path] = {
+                m: Match(r, _NO_PARAMS) for m, (r, _) in node.handlers.items()
+            }
+        self.routes.append(route)
+        self._by_shape.setdefault(pattern.shape, []).append(route)
+        if route_name is not None:
+            self._by_name.setdefault(route_name, []).append((route, pattern, explicit))
+        return route
+
+    def _check_conflicts(self, route: Route, pattern: Pattern, explicit: bool) -> None:
+        """Refuse a route that matches the same requests as an existing one, or reuses a name."""
+        for other in self._by_shape.get(pattern.shape, []):
+            overlap = route.methods & other.methods
+            if overlap:
+                on = (
+                    ""
+                    if overlap == route.methods == other.methods
+                    else f" for {_methods_text(overlap)}"
+                )
+                raise RouteConflict(
+                    f"{_methods_text(route.methods)} {route.path} conflicts with"
+                    f" {_methods_text(other.methods)} {other.path} (both match {pattern.shape}{on})"
+                )
+        # NOTE: a name must lead url_for to one pattern. Reusing a name for the same path
+        # (e.g. one name per method) is fine; for another path it is an error when either
+        # name was given explicitly. Two *derived* names (the same function registered at
+        # two paths) are allowed, and url_for() on that name then says it is ambiguous.
+        if route.name is None:
+            return
+        for other, _, other_explicit in self._by_name.get(route.name, []):
+            if other.path != route.path and (explicit or other_explicit):
+                raise RouteConflict(
+                    f"name {route.name!r} of {_methods_text(route.methods)} {route.path} is already"
+                    f" used by {_methods_text(other.methods)} {other.path} (url_for would be"
+                    " ambiguous; give one of them another name=)"
+                )
+
+    def route(
+        self,
+        path: str,
+        methods: Iterable[str] | None = None,
+        name: str | None = None,
+        extras: Mapping[str, Any] | None = None,
+    ) -> Callable[[Endpoint], Endpoint]:
+        """Decorator form of :meth:`add`; returns the function unchanged."""
+
+        def register(endpoint: Endpoint) -> Endpoint:
+            self.add(path, endpoint, methods=methods, name=name, extras=extras)
+            return endpoint
+
+        return register
+
+    def get(
+        self, path: str, name: str | None = None, extras: Mapping[str, Any] | None = None
+    ) -> Callable[[Endpoint], Endpoint]:
+        """``@router.get(path)``: register a GET route (which serves HEAD too)."""
+        return self.route(path, ["GET"], name, extras)
+
+    def post(
+        self, path: str, name: str | None = None, extras: Mapping[str, Any] | None = None
+    ) -> Callable[[Endpoint], Endpoint]:
+        """``@router.post(path)``: register a POST route."""
+        return self.route(path, ["POST"], name, extras)
+
+    def put(
+        self, path: str, name: str | None = None, extras: Mapping[str, Any] | None = None
+    ) -> Callable[[Endpoint], Endpoint]:
+        """``@router.put(path)``: register a PUT route."""
+        return self.route(path, ["PUT"], name, extras)
+
+    def patch(
+        self, path: str, name: str | None = None, extras: Mapping[str, Any] | None = None
+    ) -> Callable[[Endpoint], Endpoint]:
+        """``@router.patch(path)``: register a PATCH route."""
+        return self.route(path, ["PATCH"], name, extras)
+
+    def delete(
+        self, path: str, name: str | None = None, extras: Mapping[str, Any] | None = None
+    ) -> Callable[[Endpoint], Endpoint]:
+        """``@router.delete(path)``: register a DELETE route."""
+        return self.route(path, ["DELETE"], name, extras)
+
+    def include(self, other: "Router", prefix: str = "") -> None:
+        """Copy every route of ``other`` into this router, under ``prefix`` (a route group).
+
+        The routes are copied now: routes added to ``other`` later are not seen. Route names
+        are kept as they are, so a clash with an existing name is reported.
+        """
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise InvalidPattern(
+                f"include prefix {prefix!r} must start with '/' and not end with '/' (e.g. '/api')"
+            )
+        for conv_name, converter in other.converters.items():
+            known = self.converters.setdefault(conv_name, converter)
+            if known is not converter:
+                raise InvalidPattern(
+                    f"converter {conv_name!r} of the included router differs from this router's"
+                    " (register it once, or give one of them another name)"
+                )
+        explicit = {id(r) for entries in other._by_name.values() for r, _, e in entries if e}
+        for route in other.routes:
+            self.add(
+                prefix + route.path,
+                route.endpoint,
+                methods=route.methods,
+                name=route.name if id(route) in explicit else None,
+                extras=route.extras,
+            )
+
+    # -- lookup -----------------------------------------------------------------------------
+
+    def match(self, method: str, path: str) -> Match | None:
+        """The highest-priority route matching the raw ``path`` that accepts ``method``.
+
+        Raises :class:`~asgilab.errors.InvalidPath` when the path cannot be decoded.
+        """
+        if "%" not in path:
+            # Fast path: a fully static route is always the most specific match there is.
+            by_method = self._static_paths.get(path)
+            if by_method is not None:
+                found = by_method.get(method)
+                if found is not None:
+                    return found
+            segments = path.split("/")
+        else:
+            segments = split_path(path)
+        if segments[0]:
+            return None  # not an absolute path ("*", "", "users")
+        n = len(segments)
+        node = self.root
+        i = 1  # segments[0] is the "" before the leading "/"
+        values: list[Any] = []  # parameter values bound so far, left to right
+        # Nodes with untried candidates: (node, segment index, next candidate, len(values)).
+        stack: list[tuple[Node, int, int, int]] = []
+        k = -1  # -1: we just entered `node`; otherwise resume its param_children at k
+        while True:
+            if k < 0:
+                if i == n:
+                    # The path is used up: a match if this node has a route for the method.
+                    found_route = node.handlers.get(method)
+                    if found_route is not None:
+                        route, names = found_route
+                        # PERF: dict(zip(...)) costs three times a literal for the usual
+                        # one or two parameters (and zip(strict=True) ten times).
+                        count = len(values)
+                        if count == 1:
+                            params = {names[0]: values[0]}
+                        elif count == 2:
+                            params = {names[0]: values[0], names[1]: values[1]}
+                        else:
+                            params = dict(zip(names, values))  # noqa: B905 (same length)
+                        return Match(route, params)
+                else:
+                    # Static child first: one dict lookup, then compare the rest of its run.
+                    child = node.static_children.get(segments[i])
+                    if child is not None and (
+                        child.width == 1 or segments[i : i + child.width] == child.prefix
+                    ):
+                        if node.param_children or node.catch_all is not None:
+                            stack.append((node, i, 0, len(values)))  # come back for the others
+                        node = child
+                        i += child.width
+                        continue
+                    k = 0
+            if k >= 0:
+                # Parameter children in priority order, from the k-th.
+                segment = segments[i]
+                children = node.param_children
+                while k < len(children):
+                    child = children[k]
+                    k += 1
+                    accept = child.accept
+                    if accept is None:
+                        # Plain {name}: any non-empty segment.
+                        if not segment:
+                            continue
+                        value = segment
+                    else:
+                        value = accept(segment)
+                        if value is None:
+                            continue  # the converter refuses: try the next candidate
+                    if k < len(children) or node.catch_all is not None:
+                        stack.append((node, i, k, len(values)))  # come back for the others
+                    if child.kind == "mixed":
+                        values.extend(value)  # a mixed segment binds several values
+                    else:
+                        values.append(value)
+                    node = child
+                    i += 1
+                    k = -1
+                    break
+                else:
+                    if node.catch_all is not None:
+                        # Last resort: the catch-all takes the rest, slashes included.
+                        values.append("/".join(segments[i:]))
+                        node = node.catch_all
+                        i = n
+                        k = -1
+                        continue
+                if k < 0:
+                    continue
+            # Dead end: resume the most recent node that still has untried candidates,
+            # forgetting the parameters bound since.
+            if not stack:
+                return None
+            node, i, k, bound = stack.pop()
+            del values[bound:]
+
+    def _ends(self, segments: list[str]) -> Iterator[tuple[Node, list[Any]]]:
+        """Every node where ``segments`` ends (with its bound values), in priority order.
+
+        A plain recursive search: what allowed_methods() needs (all matches, every method),
+        and slower than match(), which stops at the first route that fits.
+        """
+
+        def visit(node: Node, i: int, values: list[Any]) -> Iterator[tuple[Node, list[Any]]]:
+            if i == len(segments):
+                yield node, values
+                return
+            segment = segments[i]
+            child = node.static_children.get(segment)
+            if child is not None and segments[i : i + child.width] == child.prefix:
+                yield from visit(child, i + child.width, values)
+            for child in node.param_children:
+                value = segment if child.accept is None else child.accept(segment)
+                if value is None or value == "":
+                    continue
+                bound = [*values, *value] if child.kind == "mixed" else [*values, value]
+                yield from visit(child, i + 1, bound)
+            if node.catch_all is not None:
+                yield from visit(node.catch_all, len(segments), [*values, "/".join(segments[i:])])
+
+        if not segments[0]:
+            yield from visit(self.root, 1, [])
+
+    def allowed_methods(self, path: str) -> frozenset[str]:
+        """Every method some route accepts at ``path`` (HEAD wherever GET is), for 405 and OPTIONS.
+
+        >>> router = Router()
+        >>> _ = router.add("/a", lambda request: None, methods=["POST"])
+        >>> sorted(router.allowed_methods("/a")), sorted(router.allowed_methods("/b"))
+        (['POST'], [])
+        """
+        methods: set[str] = set()
+        for node, _ in self._ends(split_path(path)):
+            methods.update(node.handlers)
+        return frozenset(methods)
+
+    def redirect_slash(self, method: str, path: str) -> str | None:
+        """The other form of ``path`` (one trailing slash added or removed) if only it matches.
+
+        The App redirects (308) there instead of answering 404 or 405. A real match always
+        wins, so this is ``None`` when ``path`` itself matches; never a redirect for ``/``.
+
+        >>> router = Router()
+        >>> _ = router.add("/users", lambda request: None)
+        >>> router.redirect_slash("GET", "/users/"), router.redirect_slash("POST", "/users/")
+        ('/users', None)
+        """
+        if path == "/" or not path.startswith("/"):
+            return None
+        other = path[:-1] if path.endswith("/") else path + "/"
+        if self.match(method, path) is not None or self.match(method, other) is None:
+            return None
+        return other
+
+    def url_for(self, name: str, /, **params: Any) -> str:
+        """The path of the route called ``name``, with ``params`` converted and percent-encoded.
+
+        >>> router = Router()
+        >>> _ = router.add("/files/{name}", lambda request: None, name="file")
+        >>> router.url_for("file", name="a b/c")
+        '/files/a%20b%2Fc'
+        """
+        entries = self._by_name.get(name)
+        if not entries:
+            close = difflib.get_close_matches(name, list(self._by_name), n=3, cutoff=0.6)
+            if close:
+                hint = f" (did you mean {', '.join(repr(c) for c in close)}?)"
+            else:
+                hint = f" (known: {', '.join(repr(n) for n in sorted(self._by_name)) or 'none'})"
+            raise URLBuildError(f"no route named {name!r}{hint}")
+        paths = {route.path: pattern for route, pattern, _ in entries}
+        if len(paths) > 1:
+            listed = ", ".join(sorted(paths))
+            raise URLBuildError(
+                f"route name {name!r} is ambiguous: it names {listed}"
+                " (give each route its own name=)"
+            )
+        ((path, pattern),) = paths.items()
+        return pattern.build(params, what=f"route {name!r} ({path})")
+
+    # -- showing the tree and the walk -------------------------------------------------------
+
+    def explain(self, method: str, path: str) -> Explanation:
+        """The lookup of ``method path`` step by step: nodes tried, rejections, backtracks.
+
+        It walks the same tree in the same order as :meth:`match` (which it does not call),
+        so ``explain(...).match == match(...)``; the static fast path is not narrated.
+
+        >>> router = Router()
+        >>> _ = router.add("/users/new", lambda request: None, name="new")
+        >>> _ = router.add("/users/{id:int}", lambda request: None, name="user")
+        >>> print(router.explain("GET", "/users/7"))
+        GET /users/7
+          enter     /: segments ['users', '7']
+          enter     users: static 'users'
+          enter     {id:int}: {id:int} accepts '7'
+          match     {id:int}: GET -> Route(path='/users/{id:int}', name='user', methods=['GET'])
+        """
+        steps: list[Step] = []
+        segments = split_path(path)
+        n = len(segments)
+
+        def visit(node: Node, i: int, values: list[Any]) -> Match | None:
+            if i == n:
+                found = node.handlers.get(method)
+                if found is not None:
+                    route, names = found
+                    steps.append(Step(node, "match", f"{method} -> {route!r}"))
+                    return Match(route, dict(zip(names, values, strict=True)))
+                have = _methods_text(node.handlers) or "none"
+                steps.append(
+                    Step(node, "reject", f"path ends here; no {method} route (methods: {have})")
+                )
+                return None
+            segment = segments[i]
+            for child in node.children:
+                if child.kind == "static":
+                    if child.prefix[0] != segment:
+                        # Siblings that a dict lookup skips are only narrated when close.
+                        continue
+                    wanted = "/".join(segments[i : i + child.width])
+                    if segments[i : i + child.width] != child.prefix:
+                        steps.append(
+                            Step(
+                                child, "reject", f"static {child.label!r} does not match {wanted!r}"
+                            )
+                        )
+                        continue
+                    steps.append(Step(child, "enter", f"static {child.label!r}"))
+                    found_match = visit(child, i + child.width, values)
+                elif child.kind == "catch_all":
+                    rest = "/".join(segments[i:])
+                    steps.append(Step(child, "enter", f"{child.label} takes {rest!r}"))
+                    found_match = visit(child, n, [*values, rest])
+                else:
+                    value = segment if child.accept is None else child.accept(segment)
+                    if value is None or value == "":
+                        steps.append(Step(child, "reject", f"{child.label} rejects {segment!r}"))
+                        continue
+                    steps.append(Step(child, "enter", f"{child.label} accepts {segment!r}"))
+                    bound = [*values, *value] if child.kind == "mixed" else [*values, value]
+                    found_match = visit(child, i + 1, bound)
+                if found_match is not None:
+                    return found_match
+                steps.append(
+                    Step(
+                        child,
+                        "backtrack",
+                        f"nothing fits below {child.label!r}; back to {node.label or '/'!r}",
+                    )
+                )
+            return None
+
+        result = None
+        if not segments[0]:
+            steps.append(Step(self.root, "enter", f"segments {segments[1:]!r}"))
+            result = visit(self.root, 1, [])
+        if result is None:
+            steps.append(Step(self.root, "miss", f"no route matches {method} {path}"))
+        return Explanation(method, path, steps, result)
+
+    def __str__(self) -> str:
+        """The tree, one node per line, with the routes that end at each node."""
+        lines = ["<root>"]
+
+        def show(node: Node, indent: str) -> None:
+            children = node.children
+            for index, child in enumerate(children):
+                last = index == len(children) - 1
+                routes = ", ".join(f"{m} {r.name}" for m, r in sorted(child.routes.items()))
+                lines.append(
+                    f"{indent}{'└── ' if last else '├── '}/{child.label}"
+                    + (f"  {routes}" if routes else "")
+                )
+                show(child, indent + ("    " if last else "│   "))
+
+        show(self.root, "")
+        return "\n".join(lines)

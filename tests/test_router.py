@@ -1,0 +1,636 @@
+"""The router: matching rules, conflicts, methods, slashes, reverse routing, the tree."""
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from asgilab.errors import InvalidPath, InvalidPattern, RouteConflict, URLBuildError
+from asgilab.router import Match, Node, Route, Router
+
+
+def endpoint(name: str) -> Callable[..., Any]:
+    """A distinct endpoint function called ``name``."""
+
+    async def handler(request: object) -> None:
+        return None
+
+    handler.__name__ = handler.__qualname__ = name
+    return handler
+
+
+def build(*routes: str) -> Router:
+    """A router from "METHODS /pattern name" lines (METHODS comma-separated)."""
+    router = Router()
+    for line in routes:
+        methods, pattern, name = line.split(" ")
+        router.add(pattern, endpoint(name), methods=methods.split(","), name=name)
+    return router
+
+
+def lookup(router: Router, method: str, path: str) -> tuple[str, dict[str, Any]] | None:
+    m = router.match(method, path)
+    return None if m is None else (str(m.route.name), dict(m.params))
+
+
+# -- matching ---------------------------------------------------------------------------------
+
+PRIORITY = build(
+    "GET /users/me me",
+    "GET /users/{id:int} by_int",
+    "GET /users/{x:float} by_float",
+    "GET /users/{u:uuid} by_uuid",
+    "GET /users/{name} by_name",
+    "GET /users/{name}.json as_json",
+    "GET /users/{name}.{ext} by_ext",
+    "GET /users/{rest:path} rest",
+    "GET /users/new/edit edit_new",
+    "GET /users/{name}/profile profile",
+    "GET /v{major:int}/status v_int",
+    "GET /v{tag}/status v_str",
+    "GET /@{handle} handle",
+    "GET /files/{name} file",
+    "GET /files/{name}/meta file_meta",
+    "GET /static/{rest:path} static",
+    "GET / home",
+    "GET /trailing/ trailing_slash",
+    "GET /trailing no_slash",
+    "GET /café cafe",
+    "GET /a+b plus",
+    "GET /a//b double",
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/users/me", ("me", {})),
+        ("/users/42", ("by_int", {"id": 42})),
+        ("/users/007", ("by_int", {"id": 7})),
+        ("/users/1.5", ("by_ext", {"name": "1", "ext": "5"})),  # mixed beats float
+        ("/users/-1", ("by_name", {"name": "-1"})),
+        (
+            "/users/12345678-1234-5678-1234-567812345678",
+            ("by_uuid", {"u": uuid.UUID("12345678-1234-5678-1234-567812345678")}),
+        ),
+        ("/users/bob", ("by_name", {"name": "bob"})),
+        ("/users/bob.json", ("as_json", {"name": "bob"})),  # more literal text first
+        ("/users/bob.xml", ("by_ext", {"name": "bob", "ext": "xml"})),
+        ("/users/a.b.c", ("by_ext", {"name": "a.b", "ext": "c"})),  # greedy left to right
+        ("/users/bob/x", ("rest", {"rest": "bob/x"})),
+        ("/users/new/edit", ("edit_new", {})),
+        ("/users/new/profile", ("profile", {"name": "new"})),  # backtrack from new/
+        ("/users/42/profile", ("profile", {"name": "42"})),  # int node had no profile
+        ("/users/", ("rest", {"rest": ""})),  # {name} needs a non-empty segment
+        ("/users", None),
+        ("/v2/status", ("v_int", {"major": 2})),
+        ("/vx/status", ("v_str", {"tag": "x"})),
+        ("/v/status", None),
+        ("/@ada", ("handle", {"handle": "ada"})),
+        ("/@", None),
+        ("/files/a%2Fb", ("file", {"name": "a/b"})),  # an encoded slash stays in its segment
+        ("/files/a%2Fb/meta", ("file_meta", {"name": "a/b"})),
+        ("/files/a%20b", ("file", {"name": "a b"})),
+        ("/files/a+b", ("file", {"name": "a+b"})),  # + is not a space
+        ("/files/caf%C3%A9", ("file", {"name": "café"})),
+        ("/files/café", ("file", {"name": "café"})),  # unicode in the raw path
+        ("/files/%25", ("file", {"name": "%"})),  # decoded once only
+        ("/files/%2525", ("file", {"name": "%25"})),
+        ("/files/", None),
+        ("/files//meta", None),
+        ("/static/", ("static", {"rest": ""})),
+        ("/static/a//b", ("static", {"rest": "a//b"})),
+        ("/static/css/site.css", ("static", {"rest": "css/site.css"})),
+        ("/static/a%2Fb/c", ("static", {"rest": "a/b/c"})),
+        ("/static", None),
+        ("/", ("home", {})),
+        ("/trailing/", ("trailing_slash", {})),
+        ("/trailing", ("no_slash", {})),
+        ("/café", ("cafe", {})),
+        ("/caf%C3%A9", ("cafe", {})),
+        ("/caf%c3%a9", ("cafe", {})),
+        ("/CAFÉ", None),  # case-sensitive
+        ("/a+b", ("plus", {})),
+        ("/a%2Bb", ("plus", {})),
+        ("/a b", None),
+        ("/a//b", ("double", {})),
+        ("/a/b", None),  # no slash merging
+        ("/users/./me", ("rest", {"rest": "./me"})),  # no dot-segment rewriting
+        ("", None),
+        ("*", None),
+        ("users/me", None),
+    ],
+)
+def test_match(path: str, expected: tuple[str, dict[str, Any]] | None) -> None:
+    assert lookup(PRIORITY, "GET", path) == expected
+    explanation = PRIORITY.explain("GET", path)
+    assert explanation.match == PRIORITY.match("GET", path)
+
+
+def test_priority_does_not_depend_on_registration_order() -> None:
+    lines = [
+        "GET /users/{rest:path} rest",
+        "GET /users/{name} by_name",
+        "GET /users/{id:int} by_int",
+        "GET /users/{name}.{ext} by_ext",
+        "GET /users/me me",
+    ]
+    forward, backward = build(*lines), build(*reversed(lines))
+    for path in ["/users/me", "/users/1", "/users/x", "/users/x.y", "/users/x/y", "/users/"]:
+        assert lookup(forward, "GET", path) == lookup(backward, "GET", path)
+    assert [c.label for c in forward.root.children[0].children] == [
+        "me",
+        "{name}.{ext}",
+        "{id:int}",
+        "{name}",
+        "{rest:path}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/items/1", ("item_get", {"id": 1})),
+        ("POST", "/items/1", ("item_post_any", {"key": "1"})),  # int node has no POST
+        ("DELETE", "/items/1", ("delete_all", {"rest": "items/1"})),
+        ("PUT", "/items/1", None),
+        ("HEAD", "/items/1", ("item_get", {"id": 1})),  # GET serves HEAD
+        ("HEAD", "/only-head", ("explicit_head", {})),
+        ("GET", "/only-head", ("get_not_head", {})),
+        ("HEAD", "/post-only", None),
+    ],
+)
+def test_method_aware_matching(method: str, path: str, expected: object) -> None:
+    router = build(
+        "GET /items/{id:int} item_get",
+        "POST /items/{key} item_post_any",
+        "DELETE /{rest:path} delete_all",
+        "HEAD /only-head explicit_head",
+        "GET /only-head get_not_head",
+        "POST /post-only post_only",
+    )
+    assert lookup(router, method, path) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/files/%zz", "invalid percent-escape '%zz' in path segment '%zz'"),
+        ("/files/a%2", "invalid percent-escape '%2' in path segment 'a%2'"),
+        ("/files/%", "invalid percent-escape '%' in path segment '%'"),
+        ("/files/%C3", "path segment '%C3' is not UTF-8 once percent-decoded"),
+        ("/files/%FF%FE", "path segment '%FF%FE' is not UTF-8 once percent-decoded"),
+    ],
+)
+def test_invalid_paths(path: str, message: str) -> None:
+    with pytest.raises(InvalidPath) as info:
+        PRIORITY.match("GET", path)
+    assert str(info.value) == message
+
+
+def test_match_object() -> None:
+    router = Router()
+    user = endpoint("user")
+    route = router.add("/users/{user_id:int}", user, methods=["get"], extras={"max_body_size": 10})
+    m = router.match("GET", "/users/42")
+    assert isinstance(m, Match)
+    assert m.route is route
+    assert m.route.endpoint is user
+    assert m.route.path == "/users/{user_id:int}"
+    assert m.route.methods == frozenset({"GET"})
+    assert m.route.name == "user"
+    assert m.route.extras == {"max_body_size": 10}
+    assert m.params == {"user_id": 42}
+    assert repr(route) == "Route(path='/users/{user_id:int}', name='user', methods=['GET'])"
+    assert repr(m) == (
+        "Match(route=Route(path='/users/{user_id:int}', name='user', methods=['GET']),"
+        " params={'user_id': 42})"
+    )
+
+
+# -- registration -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        (
+            "GET /u/{id} a",
+            "GET /u/{name} b",
+            "GET /u/{name} conflicts with GET /u/{id} (both match /u/{str})",
+        ),
+        (
+            "GET /u/{id:str} a",
+            "GET /u/{name} b",
+            "GET /u/{name} conflicts with GET /u/{id:str} (both match /u/{str})",
+        ),
+        (
+            "GET,POST /a a",
+            "POST,PUT /a b",
+            "POST,PUT /a conflicts with GET,POST /a (both match /a for POST)",
+        ),
+        (
+            "GET /f/{a}.{b:int} a",
+            "GET /f/{x}.{y:int} b",
+            "GET /f/{x}.{y:int} conflicts with GET /f/{a}.{b:int} (both match /f/{str}.{int})",
+        ),
+        (
+            "GET /s/{a:path} a",
+            "GET /s/{b:path} b",
+            "GET /s/{b:path} conflicts with GET /s/{a:path} (both match /s/{path})",
+        ),
+    ],
+)
+def test_conflicts(first: str, second: str, message: str) -> None:
+    router = build(first)
+    methods, pattern, name = second.split(" ")
+    with pytest.raises(RouteConflict) as info:
+        router.add(pattern, endpoint(name), methods=methods.split(","))
+    assert str(info.value) == message
+    assert len(router.routes) == 1  # nothing half-registered
+
+
+@pytest.mark.parametrize(
+    "routes",
+    [
+        ["GET /u/{id} a", "POST /u/{name} b"],  # same shape, disjoint methods
+        ["GET /u/{id:int} a", "GET /u/{name} b"],  # priority tells them apart
+        ["GET /u/{a}.{b} a", "GET /u/{a}-{b} b"],
+        ["GET /u a", "GET /u/ b"],
+        ["GET /u a", "HEAD /u b"],  # an explicit HEAD route beside GET
+    ],
+)
+def test_accepted_neighbours(routes: list[str]) -> None:
+    assert len(build(*routes).routes) == 2
+
+
+@pytest.mark.parametrize(
+    ("add_second", "message"),
+    [
+        (
+            lambda r: r.add("/people/{id}", endpoint("other"), name="user"),
+            "name 'user' of GET /people/{id} is already used by GET /users/{id} (url_for would be"
+            " ambiguous; give one of them another name=)",
+        ),
+        (
+            lambda r: r.add("/people/{id}", endpoint("user")),
+            "name 'user' of GET /people/{id} is already used by GET /users/{id} (url_for would be"
+            " ambiguous; give one of them another name=)",
+        ),
+    ],
+)
+def test_duplicate_explicit_names(add_second: Callable[[Router], Any], message: str) -> None:
+    router = Router()
+    router.add("/users/{id}", endpoint("f"), name="user")
+    with pytest.raises(RouteConflict) as info:
+        add_second(router)
+    assert str(info.value) == message
+
+
+def test_shared_names() -> None:
+    router = Router()
+    # One name for several methods of the same path is fine.
+    router.add("/users", endpoint("list_users"), methods=["GET"], name="users")
+    router.add("/users", endpoint("create_user"), methods=["POST"], name="users")
+    assert router.url_for("users") == "/users"
+    # The same function at two paths: derived names are shared, url_for says so.
+    page = endpoint("page")
+    router.add("/a", page)
+    router.add("/b", page)
+    with pytest.raises(URLBuildError) as info:
+        router.url_for("page")
+    assert str(info.value) == (
+        "route name 'page' is ambiguous: it names /a, /b (give each route its own name=)"
+    )
+
+
+def test_no_methods() -> None:
+    with pytest.raises(InvalidPattern) as info:
+        Router().add("/a", endpoint("a"), methods=[])
+    assert str(info.value) == "route '/a' has no methods (give at least one, e.g. ['GET'])"
+
+
+def test_decorators_and_defaults() -> None:
+    router = Router()
+
+    @router.get("/health")
+    async def health(request: object) -> None: ...
+
+    @router.post("/items", name="create")
+    async def create_item(request: object) -> None: ...
+
+    @router.put("/items/{id:int}")
+    async def put_item(request: object) -> None: ...
+
+    @router.patch("/items/{id:int}")
+    async def patch_item(request: object) -> None: ...
+
+    @router.delete("/items/{id:int}")
+    async def delete_item(request: object) -> None: ...
+
+    @router.route("/any", methods=["GET", "POST"], extras={"x": 1})
+    async def anything(request: object) -> None: ...
+
+    assert [repr(r) for r in router.routes] == [
+        "Route(path='/health', name='health', methods=['GET'])",
+        "Route(path='/items', name='create', methods=['POST'])",
+        "Route(path='/items/{id:int}', name='put_item', methods=['PUT'])",
+        "Route(path='/items/{id:int}', name='patch_item', methods=['PATCH'])",
+        "Route(path='/items/{id:int}', name='delete_item', methods=['DELETE'])",
+        "Route(path='/any', name='anything', methods=['GET', 'POST'])",
+    ]
+    assert router.routes[-1].extras == {"x": 1}
+    assert Router().add("/x", health).methods == frozenset({"GET"})
+
+
+def test_custom_converters_are_per_router() -> None:
+    router = Router()
+    router.register_converter("slug", r"[a-z0-9-]+")
+    router.register_converter("year", r"[0-9]{4}", parse=int, format=lambda y: f"{y:04d}")
+    router.add("/posts/{y:year}/{s:slug}", endpoint("post"))
+    router.add("/posts/{y:int}/{s}", endpoint("post_any"))
+    router.add("/posts/{n}/{s}", endpoint("fallback"))
+    assert lookup(router, "GET", "/posts/2024/hello-world") == (
+        "post_any",  # int outranks custom converters
+        {"y": 2024, "s": "hello-world"},
+    )
+    assert lookup(router, "GET", "/posts/x/Hello") == ("fallback", {"n": "x", "s": "Hello"})
+    assert router.url_for("post", y=999, s="a-b") == "/posts/0999/a-b"
+    with pytest.raises(InvalidPattern, match="unknown converter 'slug'"):
+        Router().add("/{s:slug}", endpoint("x"))
+    with pytest.raises(InvalidPattern) as info:
+        router.register_converter("int", r"[0-9]+")
+    assert str(info.value) == (
+        "converter 'int' is already registered (known: float, int, path, slug, str, uuid, year)"
+    )
+
+
+def test_custom_converter_outranks_str() -> None:
+    router = Router()
+    router.register_converter("hex", r"[0-9a-f]+", parse=lambda t: int(t, 16))
+    router.add("/c/{name}", endpoint("by_name"))
+    router.add("/c/{value:hex}", endpoint("by_hex"))
+    assert lookup(router, "GET", "/c/ff") == ("by_hex", {"value": 255})
+    assert lookup(router, "GET", "/c/fg") == ("by_name", {"name": "fg"})
+
+
+# -- include ----------------------------------------------------------------------------------
+
+
+def test_include() -> None:
+    api = Router()
+    api.register_converter("slug", r"[a-z-]+")
+    api.add("/users/{id:int}", endpoint("user"), name="api_user")
+    api.add("/", endpoint("api_root"))
+    api.add("/posts/{s:slug}", endpoint("post"))
+    app = Router()
+    app.add("/", endpoint("home"))
+    app.include(api, prefix="/api")
+    assert [r.path for r in app.routes] == [
+        "/",
+        "/api/users/{id:int}",
+        "/api/",
+        "/api/posts/{s:slug}",
+    ]
+    assert lookup(app, "GET", "/api/users/3") == ("api_user", {"id": 3})
+    assert lookup(app, "GET", "/api/") == ("api_root", {})
+    assert app.url_for("api_user", id=3) == "/api/users/3"
+    assert app.url_for("post", s="hi") == "/api/posts/hi"
+    with pytest.raises(RouteConflict, match="name 'api_user'"):
+        app.include(api, prefix="/v2")  # explicit names stay explicit
+    with pytest.raises(InvalidPattern) as info:
+        app.include(api, prefix="/api/")
+    assert str(info.value) == (
+        "include prefix '/api/' must start with '/' and not end with '/' (e.g. '/api')"
+    )
+
+
+def test_include_clashing_converters() -> None:
+    a, b = Router(), Router()
+    a.register_converter("slug", r"[a-z]+")
+    b.register_converter("slug", r"[a-z-]+")
+    with pytest.raises(InvalidPattern) as info:
+        a.include(b, prefix="/b")
+    assert str(info.value) == (
+        "converter 'slug' of the included router differs from this router's"
+        " (register it once, or give one of them another name)"
+    )
+
+
+# -- methods and slashes ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/users", {"GET", "HEAD", "POST", "PATCH"}),  # the catch-all takes every path
+        ("/users/1", {"GET", "HEAD", "DELETE", "PUT", "PATCH"}),
+        ("/users/x", {"PUT", "PATCH"}),
+        ("/nothing", {"PATCH"}),
+        ("/users/", {"PATCH"}),
+    ],
+)
+def test_allowed_methods(path: str, methods: set[str]) -> None:
+    router = build(
+        "GET,POST /users users",
+        "GET,DELETE /users/{id:int} user",
+        "PUT /users/{name} by_name",
+        "PATCH /{rest:path} anything",
+    )
+    assert router.allowed_methods(path) == frozenset(methods)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "redirect"),
+    [
+        ("GET", "/users/", "/users"),
+        ("GET", "/docs", "/docs/"),
+        ("POST", "/users/", None),  # the other form has no POST route
+        ("GET", "/users", None),  # a real match beats a redirect
+        ("GET", "/", None),
+        ("GET", "/nothing", None),
+        ("GET", "/both", None),
+        ("GET", "/items/42/", "/items/42"),
+        ("HEAD", "/users/", "/users"),
+    ],
+)
+def test_redirect_slash(method: str, path: str, redirect: str | None) -> None:
+    router = build(
+        "GET /users users",
+        "GET /docs/ docs",
+        "GET /both both",
+        "GET /both/ both_slash",
+        "GET /items/{id:int} item",
+        "GET / home",
+    )
+    assert router.redirect_slash(method, path) == redirect
+
+
+# -- url_for ----------------------------------------------------------------------------------
+
+
+def test_url_for_errors() -> None:
+    router = build(
+        "GET /users/{user_id:int} user", "GET /users users", "GET /files/{rest:path} files"
+    )
+    assert router.url_for("user", user_id=42) == "/users/42"
+    assert router.url_for("files", rest="a b/c.txt") == "/files/a%20b/c.txt"
+    cases: list[tuple[Callable[[], str], str]] = [
+        (lambda: router.url_for("usr"), "no route named 'usr' (did you mean 'user', 'users'?)"),
+        (lambda: router.url_for("zzz"), "no route named 'zzz' (known: 'files', 'user', 'users')"),
+        (
+            lambda: router.url_for("user"),
+            "missing parameter 'user_id' for route 'user' (/users/{user_id:int})",
+        ),
+        (
+            lambda: router.url_for("user", user_id=1, page=2),
+            "unexpected parameter 'page' for route 'user' (/users/{user_id:int})"
+            " (it takes: 'user_id')",
+        ),
+        (
+            lambda: router.url_for("user", user_id="me"),
+            "invalid value 'me' for parameter 'user_id' ({user_id:int}) of route 'user'"
+            " (/users/{user_id:int}): int accepts [0-9]+",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(URLBuildError) as info:
+            call()
+        assert str(info.value) == message
+
+
+def test_url_for_round_trips() -> None:
+    router = build("GET /files/{name} file", "GET /v{major:int}/{name}.{ext} versioned")
+    for name in ["a b", "a/b", "100%", "café", "a+b", "?#&="]:
+        url = router.url_for("file", name=name)
+        assert lookup(router, "GET", url) == ("file", {"name": name})
+    url = router.url_for("versioned", major=3, name="a.b", ext="tar")
+    assert url == "/v3/a.b.tar"
+    assert lookup(router, "GET", url) == ("versioned", {"major": 3, "name": "a.b", "ext": "tar"})
+
+
+# -- the tree ---------------------------------------------------------------------------------
+
+
+def test_tree_shape_and_compression() -> None:
+    router = build(
+        "GET /users/events events",
+        "GET /users/{id:int} user",
+        "GET /repos/{owner}/{repo} repo",
+        "GET /a/b/c/d abcd",
+    )
+    root = router.root
+    assert root.kind == "root"
+    assert [(c.kind, c.label) for c in root.children] == [
+        ("static", "a/b/c/d"),  # a chain of single children is one node
+        ("static", "repos"),  # runs are not compressed across parameters
+        ("static", "users"),
+    ]
+    users = root.children[2]
+    assert [(c.kind, c.label) for c in users.children] == [
+        ("static", "events"),
+        ("param", "{id:int}"),
+    ]
+    param = users.children[1]
+    assert (param.param, param.converter) == ("id", "int")
+    assert param.routes == {"GET": router.routes[1]}
+    assert users.routes == {}
+    # Adding a route inside a compressed run splits it.
+    router.add("/a/b", endpoint("ab"))
+    a = root.children[0]
+    assert a.label == "a/b"
+    assert [c.label for c in a.children] == ["c/d"]
+    assert lookup(router, "GET", "/a/b") == ("ab", {})
+    assert lookup(router, "GET", "/a/b/c/d") == ("abcd", {})
+    assert lookup(router, "GET", "/a/b/c") is None
+
+
+def test_mixed_and_catch_all_nodes() -> None:
+    router = build("GET /files/{name}.{ext} file", "GET /static/{rest:path} static")
+    files, static = router.root.children
+    mixed = files.children[0]
+    assert (mixed.kind, mixed.label, mixed.param, mixed.converter) == (
+        "mixed",
+        "{name}.{ext}",
+        None,
+        None,
+    )
+    catch_all = static.children[0]
+    assert (catch_all.kind, catch_all.label, catch_all.param, catch_all.converter) == (
+        "catch_all",
+        "{rest:path}",
+        "rest",
+        "path",
+    )
+    assert isinstance(catch_all, Node)
+
+
+def test_str_prints_the_tree() -> None:
+    router = build(
+        "GET / home",
+        "GET,POST /users users",
+        "GET /users/{id:int} user",
+        "DELETE /users/{id:int} delete_user",
+        "GET /users/{id:int}/events/public events",
+        "GET /files/{name}.{ext} file",
+        "GET /static/{rest:path} static",
+    )
+    assert str(router) == "\n".join(
+        [
+            "<root>",
+            "├── /  GET home",
+            "├── /files",
+            "│   └── /{name}.{ext}  GET file",
+            "├── /static",
+            "│   └── /{rest:path}  GET static",
+            "└── /users  GET users, POST users",
+            "    └── /{id:int}  DELETE delete_user, GET user",
+            "        └── /events/public  GET events",
+        ]
+    )
+
+
+def test_explain_narrates_backtracking() -> None:
+    router = build("GET /users/new/edit edit", "GET /users/{id}/profile profile")
+    explanation = router.explain("GET", "/users/new/profile")
+    assert str(explanation) == "\n".join(
+        [
+            "GET /users/new/profile",
+            "  enter     /: segments ['users', 'new', 'profile']",
+            "  enter     users: static 'users'",
+            "  reject    new/edit: static 'new/edit' does not match 'new/profile'",
+            "  enter     {id}: {id} accepts 'new'",
+            "  enter     profile: static 'profile'",
+            "  match     profile: GET -> Route(path='/users/{id}/profile', name='profile',"
+            " methods=['GET'])",
+        ]
+    )
+    users = router.root.children[0]
+    assert explanation.steps[1].node is users
+    assert explanation.match == router.match("GET", "/users/new/profile")
+
+
+def test_explain_miss_and_method() -> None:
+    router = build("POST /a/{x:int} post", "GET /a/b/c abc")
+    explanation = router.explain("GET", "/a/1")
+    assert [(s.node.label, s.action) for s in explanation.steps] == [
+        ("", "enter"),
+        ("a", "enter"),
+        ("{x:int}", "enter"),
+        ("{x:int}", "reject"),
+        ("{x:int}", "backtrack"),
+        ("a", "backtrack"),
+        ("", "miss"),
+    ]
+    assert explanation.steps[3].detail == "path ends here; no GET route (methods: POST)"
+    assert explanation.steps[-1].detail == "no route matches GET /a/1"
+    assert explanation.match is None
+
+
+def test_route_record() -> None:
+    route = Route("/x", endpoint("x"))
+    assert route.methods == frozenset({"GET"})
+    assert route.extras == {}
+    with pytest.raises(AttributeError):
+        route.path = "/y"  # type: ignore[misc]

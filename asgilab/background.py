@@ -1,0 +1,280 @@
+"""Work that runs after the response has been sent.
+
+A handler that must send an e-mail should not make the client wait for it. It
+attaches a :class:`BackgroundTask` to its response (or adds one to
+``request.background``); once the last byte is sent, the App hands the tasks to
+its :class:`BackgroundRunner`, which
+
+* runs at most ``limit`` tasks at once (the rest wait their turn, in order),
+* gives each task an optional ``timeout`` and ``retries`` count,
+* logs failures instead of raising them (the response is gone; there is nobody
+  to raise to),
+* and on lifespan shutdown *drains*: waits for running and queued tasks up to a
+  deadline, then cancels what is left and says so in the log.
+
+The runner uses no loop-bound primitive (no ``asyncio.Semaphore``): a counter and
+a queue, so one App can serve several event loops in turn (as tests do).
+
+>>> import asyncio
+>>> done = []
+>>> async def main():
+...     runner = BackgroundRunner(limit=2)
+...     for n in range(3):
+...         runner.submit(BackgroundTask(done.append, n))
+...     await runner.drain(deadline=5)
+>>> asyncio.run(main()); sorted(done)
+[0, 1, 2]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Self
+
+__all__ = ["BackgroundRunner", "BackgroundTask", "BackgroundTasks", "run_sync"]
+
+logger = logging.getLogger("asgilab.background")
+
+# One pool for every blocking call asgilab makes on a user's behalf (sync handlers,
+# sync background tasks, sync iterators, file reads). asyncio's default executor
+# has min(32, cpus + 4) threads, six on a 2-core machine: too few for handlers
+# that wait on I/O. Created on first use so importing asgilab starts no thread.
+_executor: ThreadPoolExecutor | None = None
+
+
+async def run_sync(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a blocking ``func`` in the thread pool, with the caller's context variables."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=40, thread_name_prefix="asgilab-sync")
+    context = contextvars.copy_context()
+    call = functools.partial(context.run, func, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_executor, call)
+
+
+def _is_async(func: Callable[..., Any]) -> bool:
+    if inspect.iscoroutinefunction(func):
+        return True
+    call = getattr(func, "__call__", None)  # noqa: B004 -- an object with an async __call__
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
+class BackgroundTask:
+    """One call to make after the response: ``BackgroundTask(send_email, to, subject=s)``.
+
+    ``func`` may be async or sync (sync ones run in the thread pool). Its own
+    arguments are passed through untouched, which is why the task's options are
+    set with :meth:`options` rather than as keywords that could clash with them
+    (a ``timeout=`` meant for ``httpx.post`` must reach ``httpx.post``).
+    """
+
+    __slots__ = ("args", "func", "kwargs", "retries", "timeout")
+
+    def __init__(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+        self.timeout: float | None = None
+        self.retries = 0
+
+    def options(self, *, timeout: float | None = None, retries: int = 0) -> Self:
+        """Set a per-attempt ``timeout`` (seconds) and how many times to retry; returns the task.
+
+        >>> BackgroundTask(print, "hi").options(timeout=2, retries=1)
+        BackgroundTask(print, args=('hi',), timeout=2, retries=1)
+        """
+        if retries < 0:
+            raise ValueError(f"retries must be 0 or more, got {retries}")
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be positive seconds or None, got {timeout}")
+        self.timeout = timeout
+        self.retries = retries
+        return self
+
+    @property
+    def name(self) -> str:
+        """The function's qualified name, as the log shows it."""
+        return getattr(self.func, "__qualname__", repr(self.func))
+
+    async def __call__(self) -> None:
+        """Run once, without timeout or retries (the runner adds those)."""
+        if _is_async(self.func):
+            await self.func(*self.args, **self.kwargs)
+        else:
+            await run_sync(self.func, *self.args, **self.kwargs)
+
+    def __repr__(self) -> str:
+        name = getattr(self.func, "__name__", repr(self.func))
+        return (
+            f"BackgroundTask({name}, args={self.args!r}, timeout={self.timeout!r}, "
+            f"retries={self.retries!r})"
+        )
+
+
+class BackgroundTasks:
+    """An ordered collector of tasks: ``request.background`` is one, a Response takes one.
+
+    >>> tasks = BackgroundTasks()
+    >>> tasks.add(print, "sent").options(retries=2)
+    BackgroundTask(print, args=('sent',), timeout=None, retries=2)
+    >>> len(tasks)
+    1
+    """
+
+    __slots__ = ("tasks",)
+
+    def __init__(self, tasks: Iterable[BackgroundTask] = ()) -> None:
+        self.tasks: list[BackgroundTask] = list(tasks)
+
+    def add(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> BackgroundTask:
+        """Add ``func(*args, **kwargs)``; returns the task so ``.options(...)`` can follow."""
+        task = BackgroundTask(func, *args, **kwargs)
+        self.tasks.append(task)
+        return task
+
+    # Starlette's spelling, so code moving over keeps working.
+    def add_task(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> BackgroundTask:
+        """Alias of :meth:`add`."""
+        return self.add(func, *args, **kwargs)
+
+    def __iter__(self) -> Iterator[BackgroundTask]:
+        return iter(self.tasks)
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    async def __call__(self) -> None:
+        """Run every task in order, once each (no runner: used when none is available)."""
+        for task in self.tasks:
+            await task()
+
+    def __repr__(self) -> str:
+        return f"BackgroundTasks({self.tasks!r})"
+
+
+class BackgroundRunner:
+    """Runs submitted tasks with a concurrency ``limit``, timeouts, retries and a drain.
+
+    ``submit`` never blocks and never raises: the response is already on the wire.
+    """
+
+    def __init__(self, limit: int = 100) -> None:
+        if limit < 1:
+            raise ValueError(f"background limit must be at least 1, got {limit}")
+        self.limit = limit
+        self._running: set[asyncio.Task[None]] = set()
+        self._queue: deque[BackgroundTask] = deque()
+        self.failed = 0  # tasks that failed every attempt (for tests and monitoring)
+        self.completed = 0
+
+    @property
+    def pending(self) -> int:
+        """Tasks running or waiting."""
+        return len(self._running) + len(self._queue)
+
+    def submit(self, task: BackgroundTask | BackgroundTasks) -> None:
+        """Queue a task (or each task of a collector) and start as many as the limit allows."""
+        if isinstance(task, BackgroundTasks):
+            self._queue.extend(task.tasks)
+        else:
+            self._queue.append(task)
+        self._start_queued()
+
+    def _start_queued(self) -> None:
+        while self._queue and len(self._running) < self.limit:
+            task = self._queue.popleft()
+            running = asyncio.get_running_loop().create_task(
+                self._run(task), name=f"asgilab-background:{task.name}"
+            )
+            self._running.add(running)
+            running.add_done_callback(self._finished)
+
+    def _finished(self, running: asyncio.Task[None]) -> None:
+        self._running.discard(running)
+        # A freed slot lets the next queued task start, unless the loop is closing.
+        if self._queue and not running.get_loop().is_closed():
+            self._start_queued()
+
+    async def _run(self, task: BackgroundTask) -> None:
+        attempts = task.retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                if task.timeout is None:
+                    await task()
+                else:
+                    # NOTE: a sync function in a thread cannot be stopped; on timeout
+                    # we stop waiting for it, and its thread finishes on its own.
+                    await asyncio.wait_for(task(), task.timeout)
+            except asyncio.CancelledError:
+                logger.warning("background task %s cancelled", task.name)
+                raise
+            except Exception as exc:
+                reason = (
+                    f"timed out after {task.timeout} s"
+                    if isinstance(exc, TimeoutError)
+                    else f"failed: {exc!r}"
+                )
+                if attempt < attempts:
+                    logger.warning(
+                        "background task %s %s (attempt %d of %d), retrying",
+                        task.name,
+                        reason,
+                        attempt,
+                        attempts,
+                    )
+                    continue
+                self.failed += 1
+                logger.error(
+                    "background task %s %s (attempt %d of %d), giving up",
+                    task.name,
+                    reason,
+                    attempt,
+                    attempts,
+                    exc_info=not isinstance(exc, TimeoutError),
+                )
+                return
+            else:
+                self.completed += 1
+                return
+
+    async def drain(self, deadline: float = 30.0) -> bool:
+        """Wait up to ``deadline`` seconds for every running and queued task; cancel the rest.
+
+        Returns True when everything finished in time. Called on lifespan shutdown.
+        """
+        end = time.monotonic() + deadline
+        while self._running or self._queue:
+            self._start_queued()
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                break
+            await asyncio.wait(set(self._running), timeout=remaining)
+        if not (self._running or self._queue):
+            return True
+        logger.error(
+            "background drain deadline of %s s reached: cancelling %d running task(s), "
+            "dropping %d queued task(s)",
+            deadline,
+            len(self._running),
+            len(self._queue),
+        )
+        self._queue.clear()
+        running = set(self._running)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        return False
+
+    def __repr__(self) -> str:
+        return (
+            f"BackgroundRunner(limit={self.limit}, running={len(self._running)}, "
+            f"queued={len(self._queue)})"
+        )

@@ -1,0 +1,548 @@
+"""The small containers a request and a response are made of.
+
+ASGI hands an application raw material: headers as a list of ``(bytes, bytes)``
+pairs, the query string as bytes. The classes here give that material the shape
+HTTP gives it, and nothing more:
+
+* :class:`Headers` -- case-insensitive, keeps repeated headers, decoded as latin-1
+  (HTTP/1.1 header values are bytes; latin-1 maps every byte to one character, so
+  nothing is lost and nothing can fail to decode).
+* :class:`MutableHeaders` -- the same view over a response's header list, refusing
+  CR and LF so a header can never split a response in two.
+* :class:`MultiDict` / :class:`QueryParams` -- a key may repeat (``?tag=a&tag=b``);
+  ``query["tag"]`` gives the last value, ``getlist`` gives all of them, and typed
+  access answers the *client* with 400 when a value does not convert.
+* :class:`State` -- a dict seen through attributes (``request.state.db``).
+* :class:`URL`, :class:`Address`, :class:`UploadFile`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple, TypeVar, overload
+from urllib.parse import parse_qsl, urlsplit
+
+from .errors import AsgilabError, HTTPException
+
+__all__ = [
+    "URL",
+    "Address",
+    "FormData",
+    "Headers",
+    "InvalidHeader",
+    "MissingParameter",
+    "MultiDict",
+    "MutableHeaders",
+    "QueryParams",
+    "State",
+    "UploadFile",
+    "encode_header",
+]
+
+T = TypeVar("T")
+D = TypeVar("D")
+V = TypeVar("V")
+
+
+class InvalidHeader(AsgilabError, ValueError):
+    """A response header name or value that would corrupt the response (CR, LF, NUL, non latin-1).
+
+    Raised in the handler that builds the response, so the client gets a 500 and
+    never a response split in two by an injected line break.
+    """
+
+
+class MissingParameter(HTTPException, KeyError):
+    """``query["page"]`` with no ``page`` sent: a 400 for the client, a KeyError for code.
+
+    Being a ``KeyError`` keeps ``Mapping`` semantics (``in``, ``get``) intact; being an
+    :class:`~asgilab.errors.HTTPException` means an unguarded ``request.query["page"]``
+    answers ``400 missing query parameter 'page'`` instead of a 500.
+    """
+
+    def __init__(self, key: str, where: str = "query parameter") -> None:
+        super().__init__(400, f"missing {where} {key!r}")
+        self.key = key
+
+    def __str__(self) -> str:
+        return HTTPException.__str__(self)
+
+
+# NOTE: a header may not contain CR, LF or NUL (RFC 9110 section 5.5); a name must be
+# a non-empty token. These checks run on headers the *application* sets, which is
+# what stops header injection; the server parsed the request headers already.
+_FORBIDDEN = ("\r", "\n", "\0")
+
+
+def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
+    """Validate one response header and encode it for ASGI (name lower-cased, latin-1).
+
+    >>> encode_header("X-Count", "3")
+    (b'x-count', b'3')
+    >>> encode_header("X-Evil", "a\\r\\nSet-Cookie: b=c")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    asgilab.datastructures.InvalidHeader: header 'X-Evil' has a CR, LF or NUL in its value ...
+    """
+    if not name or any(c in name for c in _FORBIDDEN) or ":" in name or " " in name:
+        raise InvalidHeader(
+            f"invalid header name {name!r}: it must be a non-empty token without "
+            "spaces, colons, CR, LF or NUL"
+        )
+    if any(c in value for c in _FORBIDDEN):
+        raise InvalidHeader(
+            f"header {name!r} has a CR, LF or NUL in its value {value!r}; "
+            "remove the line break (header injection)"
+        )
+    try:
+        return name.lower().encode("latin-1"), value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise InvalidHeader(
+            f"header {name!r}: {value!r} is not latin-1; percent-encode it "
+            "(or use RFC 8187 encoding) before putting it in a header"
+        ) from None
+
+
+class Headers(Mapping[str, str]):
+    """Read-only, case-insensitive headers over the ASGI ``[(name, value), ...]`` list.
+
+    >>> h = Headers([(b"accept", b"text/html"), (b"x-tag", b"a"), (b"x-tag", b"b")])
+    >>> h["Accept"], h["x-tag"], h.getlist("X-Tag")
+    ('text/html', 'b', ['a', 'b'])
+    >>> "ACCEPT" in h, len(h)
+    (True, 3)
+    """
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: list[tuple[bytes, bytes]] | None = None) -> None:
+        # PERF: keep the server's list as is; decode only what is asked for.
+        self.raw: list[tuple[bytes, bytes]] = raw if raw is not None else []
+
+    def __getitem__(self, key: str) -> str:
+        # HTTP says repeated headers combine in order, so the last one wins for a
+        # single-valued lookup (as with query parameters); getlist() gives them all.
+        wanted = key.lower().encode("latin-1")
+        found: bytes | None = None
+        for name, value in self.raw:
+            if name == wanted:
+                found = value
+        if found is None:
+            raise KeyError(key)
+        return found.decode("latin-1")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def getlist(self, key: str) -> list[str]:
+        """Every value of ``key``, in the order the client sent them."""
+        wanted = key.lower().encode("latin-1")
+        return [v.decode("latin-1") for n, v in self.raw if n == wanted]
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        wanted = key.lower().encode("latin-1")
+        return any(name == wanted for name, _ in self.raw)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name.decode("latin-1") for name, _ in self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        """All ``(name, value)`` pairs, repeated names included."""
+        return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.raw]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Headers):
+            return sorted(self.raw) == sorted(other.raw)
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.items()!r})"
+
+
+class MutableHeaders(Headers):
+    """Headers a response is still allowed to change; every write is validated.
+
+    >>> h = MutableHeaders()
+    >>> h["Content-Type"] = "text/plain"
+    >>> h.append("set-cookie", "a=1"); h.append("set-cookie", "b=2")
+    >>> h.raw
+    [(b'content-type', b'text/plain'), (b'set-cookie', b'a=1'), (b'set-cookie', b'b=2')]
+    >>> del h["SET-COOKIE"]; h.raw
+    [(b'content-type', b'text/plain')]
+    """
+
+    __slots__ = ()
+
+    def __setitem__(self, key: str, value: str) -> None:
+        """Replace every ``key`` header with this one value."""
+        name, raw_value = encode_header(key, value)
+        self.raw[:] = [(n, v) for n, v in self.raw if n != name]
+        self.raw.append((name, raw_value))
+
+    def __delitem__(self, key: str) -> None:
+        wanted = key.lower().encode("latin-1")
+        self.raw[:] = [(n, v) for n, v in self.raw if n != wanted]
+
+    def append(self, key: str, value: str) -> None:
+        """Add a header, keeping those already there (for ``set-cookie``, ``vary``...)."""
+        self.raw.append(encode_header(key, value))
+
+    def setdefault(self, key: str, value: str) -> str:
+        """Set ``key`` unless present; return its value."""
+        if key not in self:
+            self[key] = value
+        return self[key]
+
+    def update(self, other: Mapping[str, str]) -> None:
+        """Set each header of ``other`` (replacing same-named ones)."""
+        for key, value in other.items():
+            self[key] = value
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _convert(key: str, value: str, type_: Callable[[str], T], where: str) -> T:
+    """Convert a client-supplied string, answering 400 (not 500) when it does not fit."""
+    # NOTE: bool("false") is True, a classic trap; spell booleans out instead.
+    if type_ is bool:
+        low = value.lower()
+        if low in _TRUE:
+            return True  # type: ignore[return-value]
+        if low in _FALSE:
+            return False  # type: ignore[return-value]
+    else:
+        try:
+            return type_(value)
+        except (ValueError, TypeError):
+            pass
+    type_name = getattr(type_, "__name__", repr(type_))
+    raise HTTPException(400, f"{where} {key!r} must be {type_name}, got {value!r}")
+
+
+class MultiDict(Mapping[str, V]):
+    """A mapping where a key may repeat: ``d[key]`` is the last value, ``getlist`` all of them.
+
+    >>> d = MultiDict([("tag", "a"), ("tag", "b"), ("page", "2")])
+    >>> d["tag"], d.getlist("tag"), list(d), d.multi_items()
+    ('b', ['a', 'b'], ['tag', 'page'], [('tag', 'a'), ('tag', 'b'), ('page', '2')])
+    """
+
+    __slots__ = ("_dict", "_list")
+    _where = "parameter"
+
+    def __init__(self, items: Iterable[tuple[str, V]] = ()) -> None:
+        self._list: list[tuple[str, V]] = list(items)
+        # A later value overwrites an earlier one, so the dict holds the last of each key.
+        self._dict: dict[str, V] = dict(self._list)
+
+    def __getitem__(self, key: str) -> V:
+        try:
+            return self._dict[key]
+        except KeyError:
+            raise MissingParameter(key, self._where) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict)
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._dict
+
+    def getlist(self, key: str) -> list[V]:
+        """Every value of ``key`` in order (``[]`` when absent)."""
+        return [v for k, v in self._list if k == key]
+
+    def multi_items(self) -> list[tuple[str, V]]:
+        """All ``(key, value)`` pairs in order, repeats included."""
+        return list(self._list)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, MultiDict):
+            return sorted(self._list, key=repr) == sorted(other._list, key=repr)
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._list!r})"
+
+
+class QueryParams(MultiDict[str]):
+    """The query string, parsed once; typed access answers 400 on a bad value.
+
+    >>> q = QueryParams(b"page=2&tag=a&tag=b&debug=on")
+    >>> q["page"], q.get("page", type=int), q.getlist("tag"), q.get("debug", type=bool)
+    ('2', 2, ['a', 'b'], True)
+    >>> q.get("size", 10, type=int)
+    10
+    >>> q.get("tag", type=int)
+    Traceback (most recent call last):
+    ...
+    asgilab.errors.HTTPException: 400: query parameter 'tag' must be int, got 'b'
+    >>> q["missing"]
+    Traceback (most recent call last):
+    ...
+    asgilab.datastructures.MissingParameter: 400: missing query parameter 'missing'
+    """
+
+    __slots__ = ()
+    _where = "query parameter"
+
+    def __init__(self, query: bytes | str | Iterable[tuple[str, str]] = b"") -> None:
+        if isinstance(query, bytes):
+            query = query.decode("latin-1")
+        if isinstance(query, str):
+            # keep_blank_values: "?flag" and "?flag=" are both present, with value "".
+            super().__init__(parse_qsl(query, keep_blank_values=True))
+        else:
+            super().__init__(query)
+
+    @overload
+    def get(self, key: str) -> str | None: ...
+    @overload
+    def get(self, key: str, default: D) -> str | D: ...
+    @overload
+    def get(self, key: str, default: D = ..., *, type: Callable[[str], T]) -> T | D: ...
+
+    def get(self, key: str, default: Any = None, *, type: Any = None) -> Any:
+        """The last value of ``key`` (or ``default``), converted by ``type`` when given.
+
+        A value that ``type`` cannot convert raises ``HTTPException(400)`` naming the
+        parameter, so a bad ``?page=abc`` is the client's error, not a 500.
+        """
+        value = self._dict.get(key)
+        if value is None:
+            return default
+        if type is None:
+            return value
+        return _convert(key, value, type, self._where)
+
+    def getlist(self, key: str, *, type: Callable[[str], Any] | None = None) -> list[Any]:
+        """Every value of ``key``, each converted by ``type`` when given (400 on a bad one)."""
+        values = [v for k, v in self._list if k == key]
+        if type is None:
+            return values
+        return [_convert(key, v, type, self._where) for v in values]
+
+
+class State:
+    """Attribute access over a dict: ``state.db`` is ``state_dict["db"]``.
+
+    The App builds ``request.state`` over ``scope["state"]``, the per-request copy
+    of what the lifespan yielded, so setting ``request.state.user`` in a middleware
+    is visible to the handler, and never to the next request.
+
+    >>> s = State({"db": "sqlite"})
+    >>> s.db
+    'sqlite'
+    >>> s.user = "ada"; s._state
+    {'db': 'sqlite', 'user': 'ada'}
+    >>> s.cache
+    Traceback (most recent call last):
+    ...
+    AttributeError: 'State' has no attribute 'cache' (known: db, user)
+    """
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: dict[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_state", state if state is not None else {})
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._state[key]
+        except KeyError:
+            known = ", ".join(sorted(self._state)) or "none"
+            raise AttributeError(
+                f"{type(self).__name__!r} has no attribute {key!r} (known: {known})"
+            ) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def __delattr__(self, key: str) -> None:
+        del self._state[key]
+
+    def __repr__(self) -> str:
+        return f"State({self._state!r})"
+
+
+class Address(NamedTuple):
+    """The peer of a connection: ``Address(host='127.0.0.1', port=51234)``."""
+
+    host: str
+    port: int
+
+
+class URL(str):
+    """A URL that is a ``str`` and also exposes its parts.
+
+    >>> url = URL("http://example.com:8000/api/users?page=2")
+    >>> url.scheme, url.netloc, url.hostname, url.port, url.path, url.query
+    ('http', 'example.com:8000', 'example.com', 8000, '/api/users', 'page=2')
+    >>> url == "http://example.com:8000/api/users?page=2"
+    True
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def from_scope(cls, scope: Mapping[str, Any]) -> URL:
+        """Rebuild the URL the client asked for, from the ``Host`` header or ``server``.
+
+        ASGI's ``path`` is decoded; the URL keeps the raw (percent-encoded) form
+        from ``raw_path`` so it can be sent back out unchanged. ``root_path`` (where
+        the app is mounted) is part of the URL, not of the route.
+        """
+        scheme = scope.get("scheme", "http")
+        host = None
+        for name, value in scope.get("headers") or ():
+            if name == b"host":
+                host = value.decode("latin-1")
+                break
+        if host is None:
+            server = scope.get("server")
+            if server is None:
+                host = "localhost"
+            else:
+                server_host, port = server[0], server[1]
+                default = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(scheme)
+                host = server_host if port in (None, default) else f"{server_host}:{port}"
+        raw_path = scope.get("raw_path")
+        root_path: str = scope.get("root_path", "")
+        if raw_path is not None:
+            path = raw_path.decode("latin-1")
+            if root_path and not path.startswith(root_path):
+                path = root_path + path
+        else:
+            from urllib.parse import quote
+
+            path = quote(scope.get("path", "/"))
+            if root_path and not path.startswith(root_path):
+                path = root_path + path
+        url = f"{scheme}://{host}{path}"
+        query = scope.get("query_string") or b""
+        if query:
+            url += "?" + query.decode("latin-1")
+        return cls(url)
+
+    @property
+    def scheme(self) -> str:
+        """``http`` or ``https`` (or ``ws``/``wss``)."""
+        return urlsplit(self).scheme
+
+    @property
+    def netloc(self) -> str:
+        """Host and port as sent: ``example.com:8000``."""
+        return urlsplit(self).netloc
+
+    @property
+    def hostname(self) -> str | None:
+        """The host name, lower-cased, without the port."""
+        return urlsplit(self).hostname
+
+    @property
+    def port(self) -> int | None:
+        """The port when explicit in the URL, else ``None``."""
+        return urlsplit(self).port
+
+    @property
+    def path(self) -> str:
+        """The (percent-encoded) path, root path included."""
+        return urlsplit(self).path
+
+    @property
+    def query(self) -> str:
+        """The raw query string, without ``?``."""
+        return urlsplit(self).query
+
+    def __repr__(self) -> str:
+        return f"URL({str(self)!r})"
+
+
+class UploadFile:
+    """One file from a multipart form: its name, type, and contents spooled to disk past 1 MiB.
+
+    >>> import asyncio
+    >>> f = UploadFile("notes.txt", content_type="text/plain")
+    >>> async def roundtrip():
+    ...     await f.write(b"hello")
+    ...     await f.seek(0)
+    ...     return await f.read()
+    >>> asyncio.run(roundtrip())
+    b'hello'
+    """
+
+    # Small uploads stay in memory; bigger ones go to a temporary file, so a form
+    # never holds more than this much of a file in RAM.
+    spool_max_size = 1024 * 1024
+
+    def __init__(
+        self,
+        filename: str | None,
+        content_type: str = "application/octet-stream",
+        headers: Headers | None = None,
+    ) -> None:
+        self.filename = filename
+        self.content_type = content_type
+        self.headers = headers or Headers()
+        self.file = tempfile.SpooledTemporaryFile(max_size=self.spool_max_size)  # noqa: SIM115
+        self.size = 0
+
+    # The file methods are async so a handler reads an upload the same way it reads
+    # a body; in memory they are instant, and rolled-over files are small local reads.
+    async def write(self, data: bytes) -> None:
+        """Append ``data`` (used while parsing)."""
+        self.file.write(data)
+        self.size += len(data)
+
+    async def read(self, size: int = -1) -> bytes:
+        """Read up to ``size`` bytes (all by default)."""
+        return self.file.read(size)
+
+    async def seek(self, offset: int) -> None:
+        """Move to ``offset``."""
+        self.file.seek(offset)
+
+    async def close(self) -> None:
+        """Release the temporary file."""
+        self.file.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"UploadFile(filename={self.filename!r}, content_type={self.content_type!r}, "
+            f"size={self.size})"
+        )
+
+
+class FormData(MultiDict[str | UploadFile]):
+    """A parsed form: text fields are ``str``, file fields :class:`UploadFile`.
+
+    >>> form = FormData([("name", "ada"), ("lang", "py"), ("lang", "c")])
+    >>> form["name"], form.getlist("lang")
+    ('ada', ['py', 'c'])
+    """
+
+    __slots__ = ()
+    _where = "form field"
+
+    async def close(self) -> None:
+        """Close every uploaded file (the Request does this after the response)."""
+        for _, value in self._list:
+            if isinstance(value, UploadFile):
+                await value.close()

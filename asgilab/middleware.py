@@ -1,0 +1,194 @@
+"""Middleware: code that wraps every request, as layers around the App.
+
+Two kinds, one stack:
+
+* **Pure ASGI middleware**, the Starlette convention: a class whose
+  ``__init__(app, **options)`` receives the next layer, and whose
+  ``async __call__(scope, receive, send)`` does its work and calls it. Register it
+  with ``app.add_middleware(cls, **options)``; Starlette's own middleware
+  (``GZipMiddleware``, ``CORSMiddleware``, ``TrustedHostMiddleware``...) works as is.
+* **Function middleware**, ``@app.middleware`` on
+  ``async def mw(request, call_next) -> Response``: ``call_next(request)`` runs the
+  rest of the stack and returns its response (headers editable, body still
+  streaming), so the function can act before and after.
+
+**Order: the last one added is the outermost.** It sees the request first and the
+response last::
+
+    app.add_middleware(A)   # innermost: request reaches A last
+    app.add_middleware(B)   # outermost: request reaches B first
+    # request -> B -> A -> route handler -> A -> B -> client
+
+The stack is built on the first request; adding middleware after that raises,
+because requests already in flight would see a different stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import AsgilabError
+from .request import Request
+from .responses import Response
+from .types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["CallNext", "FunctionMiddleware", "Middleware", "MiddlewareFunction", "build_stack"]
+
+CallNext = Callable[[Request], Awaitable[Response]]
+MiddlewareFunction = Callable[[Request, CallNext], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Middleware:
+    """One registered layer: a class and the options to build it with.
+
+    >>> class Tag:
+    ...     def __init__(self, app, value="x"):
+    ...         self.app, self.value = app, value
+    >>> Middleware(Tag, {"value": "y"})
+    Middleware(Tag, value='y')
+    """
+
+    cls: Callable[..., ASGIApp]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def build(self, app: ASGIApp) -> ASGIApp:
+        """Wrap ``app`` in this layer."""
+        return self.cls(app, **self.options)
+
+    def __repr__(self) -> str:
+        name = getattr(self.cls, "__name__", repr(self.cls))
+        options = "".join(f", {k}={v!r}" for k, v in self.options.items())
+        return f"Middleware({name}{options})"
+
+
+def build_stack(app: ASGIApp, middleware: list[Middleware]) -> ASGIApp:
+    """Wrap ``app`` so that ``middleware[-1]`` is outermost and ``middleware[0]`` innermost."""
+    for layer in middleware:
+        app = layer.build(app)
+    return app
+
+
+class FunctionMiddleware:
+    """Adapts ``async def mw(request, call_next)`` to a pure ASGI layer."""
+
+    def __init__(self, app: ASGIApp, dispatch: MiddlewareFunction) -> None:
+        self.app = app
+        self.dispatch = dispatch
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # No body limit here: the route's limit applies when the handler reads it.
+        request = Request(scope, receive, max_body_size=None)
+        inner: list[_InnerResponse] = []
+
+        async def call_next(request: Request) -> Response:
+            response = await _InnerResponse.start(self.app, request)
+            inner.append(response)
+            return response
+
+        try:
+            response = await self.dispatch(request, call_next)
+            if not isinstance(response, Response):
+                name = getattr(self.dispatch, "__qualname__", repr(self.dispatch))
+                raise AsgilabError(
+                    f"middleware {name} returned {type(response).__name__}, not a Response; "
+                    "return the result of `await call_next(request)` or a Response"
+                )
+            await response(scope, receive, send)
+        finally:
+            # A middleware that answered with its own response leaves the inner one
+            # unsent: stop it rather than leave it blocked on a full queue.
+            for pending in inner:
+                pending.cancel()
+
+
+class _InnerResponse(Response):
+    """What ``call_next`` returns: the inner layers' response, its body still streaming.
+
+    The inner app runs in its own task and hands its messages over a small queue;
+    ``call_next`` returns as soon as the status and headers are known, so a
+    middleware can read and change them without buffering the body.
+    """
+
+    def __init__(self, task: asyncio.Task[None], queue: asyncio.Queue[Message]) -> None:
+        # Deliberately not calling Response.__init__: status and headers come from the
+        # inner app's http.response.start message, set by start().
+        self.status_code = 200
+        self.raw_headers: list[tuple[bytes, bytes]] = []
+        self.body = b""
+        self.background = None
+        self._task = task
+        self._queue = queue
+
+    @classmethod
+    async def start(cls, app: ASGIApp, request: Request) -> _InnerResponse:
+        queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=16)
+        receive = _replaying_receive(request)
+
+        async def send(message: Message) -> None:
+            await queue.put(message)
+
+        task = asyncio.ensure_future(app(request.scope, receive, send))
+        self = cls(task, queue)
+        first = await self._next_message()
+        if first is None:
+            raise AsgilabError("the app under a function middleware returned without a response")
+        if first["type"] != "http.response.start":
+            raise AsgilabError(f"expected http.response.start, got {first['type']!r}")
+        self.status_code = first["status"]
+        self.raw_headers = list(first.get("headers", []))
+        return self
+
+    async def _next_message(self) -> Message | None:
+        """The next message from the inner app, or None once it has returned."""
+        if not self._queue.empty():
+            return self._queue.get_nowait()
+        getter = asyncio.ensure_future(self._queue.get())
+        await asyncio.wait({getter, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if getter.done():
+            return getter.result()
+        getter.cancel()
+        if not self._queue.empty():
+            return self._queue.get_nowait()
+        self._task.result()  # re-raise what the inner app raised
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        while True:
+            message = await self._next_message()
+            if message is None:
+                raise AsgilabError("the app under a function middleware did not finish its body")
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                break
+        await self._task  # let it finish (background tasks, cleanup) and surface errors
+
+    def cancel(self) -> None:
+        if not self._task.done():
+            self._task.cancel()
+
+
+def _replaying_receive(request: Request) -> Receive:
+    """``receive`` for the inner app: replays the body if the middleware already read it."""
+    body = request._body
+    if body is None:
+        return request.receive
+    replayed = False
+
+    async def receive() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await request.receive()
+
+    return receive

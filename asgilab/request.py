@@ -1,0 +1,393 @@
+"""The Request: an HTTP request as a handler sees it, computed only when asked.
+
+An ASGI server gives the application a ``scope`` dict and a ``receive``
+callable. :class:`Request` wraps the two and builds nothing up front: headers,
+query, cookies and the URL are parsed on first access and cached. A handler that
+looks only at ``request.path_params`` pays for nothing else -- this laziness is
+most of what keeps asgilab's per-request cost low.
+
+The body arrives as a series of ``http.request`` messages. It can be consumed
+once as a stream (``async for chunk in request.stream()``) or read whole, any
+number of times (``await request.body()``, ``json()``, ``form()``). Both stop at
+``max_body_size``: a ``content-length`` above it answers 413 before a byte is
+read, and a body that grows past it answers 413 without reading the rest.
+
+>>> scope = {"type": "http", "method": "GET", "path": "/users/7",
+...          "query_string": b"tag=a&tag=b", "headers": [(b"host", b"example.com")]}
+>>> request = Request(scope)
+>>> request.method, request.query.getlist("tag"), request.headers["Host"]
+('GET', ['a', 'b'], 'example.com')
+>>> str(request.url)
+'http://example.com/users/7?tag=a&tag=b'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .background import BackgroundTasks
+from .datastructures import URL, Address, FormData, Headers, QueryParams, State, UploadFile
+from .errors import AsgilabError, HTTPException
+from .types import Message, Receive, Scope
+
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "BodyConsumed", "Request", "parse_cookies"]
+
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024  # 1 MiB, per App, overridable per route
+
+
+class BodyConsumed(AsgilabError, RuntimeError):
+    """``stream()`` was already iterated, so the body is gone (read it with ``body()`` instead)."""
+
+
+async def _no_receive() -> Message:
+    raise AsgilabError("this Request was built without a receive channel, so it has no body")
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    """Parse a ``Cookie`` header leniently, as browsers send it (no quoting rules enforced).
+
+    >>> parse_cookies('session=abc; theme="dark"; flag')
+    {'session': 'abc', 'theme': 'dark', '': 'flag'}
+    """
+    cookies: dict[str, str] = {}
+    for chunk in header.split(";"):
+        key, sep, value = chunk.partition("=")
+        if not sep:
+            key, value = "", key  # a bare value, as some browsers send
+        key, value = key.strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if key or value:
+            cookies[key] = value
+    return cookies
+
+
+class Request:
+    """One HTTP request: ``Request(scope, receive)``.
+
+    The App builds it with the matched route's ``path_params`` and body limit.
+    Function middleware receives one too, over the same scope, so what a middleware
+    stores in ``request.state`` the handler sees.
+    """
+
+    # PERF: slots and lazily filled caches; __init__ stores four references and no more.
+    __slots__ = (
+        "_background",
+        "_body",
+        "_cookies",
+        "_form",
+        "_headers",
+        "_query",
+        "_stream_consumed",
+        "_url",
+        "max_body_size",
+        "receive",
+        "scope",
+    )
+
+    def __init__(
+        self,
+        scope: Scope,
+        receive: Receive = _no_receive,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+    ) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.max_body_size = max_body_size
+        self._headers: Headers | None = None
+        self._query: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+        self._url: URL | None = None
+        self._body: bytes | None = None
+        self._form: FormData | None = None
+        self._stream_consumed = False
+        self._background: BackgroundTasks | None = None
+
+    # -- what the request line and headers say ------------------------------------
+
+    @property
+    def method(self) -> str:
+        """``GET``, ``POST``, ..."""
+        return self.scope["method"]  # type: ignore[no-any-return]
+
+    @property
+    def path(self) -> str:
+        """The decoded path (``/users/ada lovelace``), as the server put it in the scope."""
+        return self.scope["path"]  # type: ignore[no-any-return]
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        """The route's converted parameters: ``{"user_id": 42}``."""
+        return self.scope.get("path_params", {})  # type: ignore[no-any-return]
+
+    @property
+    def root_path(self) -> str:
+        """Where the app is mounted (``/api`` behind a proxy), else ``""``."""
+        return self.scope.get("root_path", "")  # type: ignore[no-any-return]
+
+    @property
+    def url(self) -> URL:
+        """The full URL the client asked for, with scheme, host, root path and query."""
+        if self._url is None:
+            self._url = URL.from_scope(self.scope)
+        return self._url
+
+    @property
+    def headers(self) -> Headers:
+        """Case-insensitive request headers; repeated ones kept (``getlist``)."""
+        if self._headers is None:
+            self._headers = Headers(self.scope["headers"])
+        return self._headers
+
+    @property
+    def query(self) -> QueryParams:
+        """The query, multi-valued; ``query.get("page", 1, type=int)`` answers 400 on junk."""
+        if self._query is None:
+            self._query = QueryParams(self.scope.get("query_string", b""))
+        return self._query
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies sent by the client (every ``Cookie`` header, merged)."""
+        if self._cookies is None:
+            cookies: dict[str, str] = {}
+            for value in self.headers.getlist("cookie"):
+                cookies.update(parse_cookies(value))
+            self._cookies = cookies
+        return self._cookies
+
+    @property
+    def client(self) -> Address | None:
+        """The peer's ``Address(host, port)``, when the server knows it."""
+        client = self.scope.get("client")
+        return Address(client[0], client[1]) if client else None
+
+    @property
+    def state(self) -> State:
+        """Per-request state: starts as a copy of what the lifespan yielded."""
+        state = self.scope.get("state")
+        if state is None:
+            state = self.scope["state"] = {}
+        return State(state)
+
+    @property
+    def app(self) -> Any:
+        """The App serving this request."""
+        return self.scope.get("app")
+
+    @property
+    def background(self) -> BackgroundTasks:
+        """Tasks to run after the response is sent: ``request.background.add(fn, arg)``."""
+        if self._background is None:
+            self._background = BackgroundTasks()
+        return self._background
+
+    def url_for(self, name: str, /, **params: Any) -> str:
+        """The path of route ``name`` with ``params``, under this request's root path."""
+        path: str = self.scope["app"].url_for(name, **params)
+        return self.root_path + path
+
+    # -- the body --------------------------------------------------------------------
+
+    def _check_declared_length(self) -> None:
+        limit = self.max_body_size
+        if limit is None:
+            return
+        for name, value in self.scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    raise HTTPException(400, "content-length is not a number") from None
+                if declared > limit:
+                    raise _too_large(limit)
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The body, chunk by chunk as it arrives; can be consumed once.
+
+        Past ``max_body_size`` it raises ``HTTPException(413)`` and reads no further.
+        After ``body()`` it replays the cached bytes.
+        """
+        if self._body is not None:
+            if self._body:
+                yield self._body
+            return
+        if self._stream_consumed:
+            raise BodyConsumed(
+                "the request body was already consumed by stream(); "
+                "call `await request.body()` first to read it more than once"
+            )
+        self._check_declared_length()
+        self._stream_consumed = True
+        limit = self.max_body_size
+        received = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                # The client left mid-body; nobody is there to answer.
+                raise ClientDisconnect("the client disconnected while sending the body")
+            chunk = message.get("body", b"")
+            if chunk:
+                received += len(chunk)
+                if limit is not None and received > limit:
+                    raise _too_large(limit)
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
+    async def body(self) -> bytes:
+        """The whole body, read once and cached."""
+        if self._body is None:
+            chunks = [chunk async for chunk in self.stream()]
+            self._body = b"".join(chunks)
+        return self._body
+
+    async def json(self) -> Any:
+        """The body parsed as JSON; invalid JSON answers 400 with a short reason."""
+        body = await self.body()
+        try:
+            return json.loads(body)
+        except UnicodeDecodeError:
+            raise HTTPException(400, "invalid JSON: the body is not UTF-8") from None
+        except json.JSONDecodeError as exc:
+            raise HTTPException(
+                400, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from None
+
+    async def form(self) -> FormData:
+        """The body as a form: ``application/x-www-form-urlencoded`` or ``multipart/form-data``.
+
+        Multipart is parsed by python-multipart as it streams in (files spool to
+        disk past 1 MiB); the body limit applies to both.
+        """
+        if self._form is not None:
+            return self._form
+        content_type = self.headers.get("content-type", "")
+        media_type = content_type.partition(";")[0].strip().lower()
+        if media_type == "multipart/form-data":
+            self._form = await _parse_multipart(self, content_type)
+        elif media_type in ("application/x-www-form-urlencoded", ""):
+            # Browsers send forms as UTF-8, percent-encoded; parse_qsl decodes the escapes.
+            body = (await self.body()).decode("utf-8", "replace")
+            self._form = FormData(parse_qsl(body, keep_blank_values=True))
+        else:
+            raise HTTPException(
+                415,
+                f"cannot read a form from content-type {media_type!r}; send "
+                "application/x-www-form-urlencoded or multipart/form-data",
+            )
+        return self._form
+
+    async def close(self) -> None:
+        """Release uploaded files (the App calls this once the response is sent)."""
+        if self._form is not None:
+            await self._form.close()
+
+    def __repr__(self) -> str:
+        return f"Request(method={self.method!r}, path={self.path!r})"
+
+
+class ClientDisconnect(AsgilabError, ConnectionError):
+    """The client went away while the app was still reading the body."""
+
+
+def _too_large(limit: int) -> HTTPException:
+    # connection: close -- the rest of the body is never read, so the connection
+    # cannot carry another request; the server closes it after this response.
+    return HTTPException(
+        413,
+        f"request body larger than the limit of {limit} bytes",
+        headers={"connection": "close"},
+    )
+
+
+async def _parse_multipart(request: Request, content_type: str) -> FormData:
+    # python_multipart is imported here: only apps that take uploads pay for it.
+    from python_multipart.exceptions import FormParserError
+    from python_multipart.multipart import MultipartParser, parse_options_header
+
+    _, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise HTTPException(400, "multipart form without a boundary in its content-type")
+
+    items: list[tuple[str, str | UploadFile]] = []
+    headers: list[tuple[bytes, bytes]] = []
+    header_name = bytearray()
+    header_value = bytearray()
+    part_data = bytearray()
+    current: dict[str, Any] = {}
+
+    def on_part_begin() -> None:
+        headers.clear()
+        part_data.clear()
+        current.clear()
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header_name.extend(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header_value.extend(data[start:end])
+
+    def on_header_end() -> None:
+        headers.append((bytes(header_name).lower(), bytes(header_value)))
+        header_name.clear()
+        header_value.clear()
+
+    def on_headers_finished() -> None:
+        disposition = b""
+        part_type = "text/plain"
+        for name, value in headers:
+            if name == b"content-disposition":
+                disposition = value
+            elif name == b"content-type":
+                part_type = value.decode("latin-1")
+        _, params = parse_options_header(disposition)
+        if b"name" not in params:
+            raise HTTPException(400, "multipart part without a name in its content-disposition")
+        current["name"] = params[b"name"].decode("utf-8", "replace")
+        if b"filename" in params:
+            current["file"] = UploadFile(
+                params[b"filename"].decode("utf-8", "replace"),
+                part_type,
+                Headers(list(headers)),
+            )
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        upload = current.get("file")
+        if upload is not None:
+            # The parser's callbacks are sync; the spooled file write is a memory
+            # copy (or a small local write past the spool size).
+            upload.file.write(data[start:end])
+            upload.size += end - start
+        else:
+            part_data.extend(data[start:end])
+
+    def on_part_end() -> None:
+        if "file" in current:
+            items.append((current["name"], current["file"]))
+        else:
+            items.append((current["name"], part_data.decode("utf-8", "replace")))
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+    except FormParserError as exc:
+        raise HTTPException(400, f"invalid multipart body: {exc}") from None
+    return FormData(items)

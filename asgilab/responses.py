@@ -1,0 +1,439 @@
+"""Responses: an object that knows how to send itself over ASGI.
+
+A response is called like an ASGI app, ``await response(scope, receive, send)``,
+and sends two kinds of message: one ``http.response.start`` (status and
+headers) and one or more ``http.response.body``. Everything else here is about
+getting those headers right:
+
+* ``content-length`` always matches the body (and is left out where HTTP forbids
+  it: 1xx, 204, 304);
+* header names and values are validated when set, so a CR or LF in a value
+  raises in the handler (a 500) instead of splitting the response;
+* a HEAD request gets the same status and headers as GET, and no body.
+
+>>> r = JSONResponse({"id": 1}, status_code=201)
+>>> r.status_code, r.body, r.headers["content-type"], r.headers["content-length"]
+(201, b'{"id":1}', 'application/json', '8')
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import mimetypes
+import os
+import stat
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
+from email.utils import formatdate
+from http.cookies import SimpleCookie
+from typing import Any, Literal
+from urllib.parse import quote
+
+from .background import BackgroundTask, BackgroundTasks, run_sync
+from .datastructures import InvalidHeader, MutableHeaders, encode_header
+from .types import Receive, Scope, Send
+
+__all__ = [
+    "FileResponse",
+    "HTMLResponse",
+    "JSONResponse",
+    "PlainTextResponse",
+    "RedirectResponse",
+    "Response",
+    "StreamingResponse",
+    "run_background",
+]
+
+logger = logging.getLogger("asgilab.responses")
+
+# Statuses that never carry a body, so never a content-length (RFC 9110 8.6).
+_NO_BODY = frozenset({204, 304})
+
+# PERF: one encoder, built once; json.dumps(..., separators=...) builds a new one per call.
+_json_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+async def run_background(scope: Scope, tasks: BackgroundTask | BackgroundTasks) -> None:
+    """Hand ``tasks`` to the App's runner (scope["app"].background), or run them inline.
+
+    Inline is the fallback for a Response used outside an asgilab App, e.g. mounted
+    in another framework: the tasks still run, after the body was sent.
+    """
+    app = scope.get("app")
+    runner = getattr(app, "background", None)
+    if runner is not None and hasattr(runner, "submit"):
+        runner.submit(tasks)
+    else:
+        await tasks()
+
+
+class Response:
+    """Bytes (or text) with a status and headers.
+
+    ``content`` may be ``bytes``, ``str`` (encoded with :attr:`charset`) or None.
+    ``media_type`` sets ``content-type`` (text types get ``; charset=utf-8``).
+
+    >>> r = Response("hi", media_type="text/plain", headers={"X-Id": "7"})
+    >>> r.raw_headers
+    [(b'x-id', b'7'), (b'content-type', b'text/plain; charset=utf-8'), (b'content-length', b'2')]
+    >>> Response(headers={"X-Id": "a\\nb"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    asgilab.datastructures.InvalidHeader: header 'X-Id' has a CR, LF or NUL in its value 'a\\nb'...
+    """
+
+    media_type: str | None = None
+    charset = "utf-8"
+
+    def __init__(
+        self,
+        content: Any = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | BackgroundTasks | None = None,
+    ) -> None:
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.background = background
+        self.body = self.render(content)
+        self.raw_headers = self._init_headers(headers)
+
+    def render(self, content: Any) -> bytes:
+        """Turn ``content`` into the body bytes (subclasses override: JSON, ...)."""
+        if content is None:
+            return b""
+        if isinstance(content, bytes | bytearray | memoryview):
+            return bytes(content)
+        if isinstance(content, str):
+            return content.encode(self.charset)
+        raise TypeError(
+            f"{type(self).__name__} content must be bytes, str or None, "
+            f"not {type(content).__name__}; use JSONResponse for data"
+        )
+
+    def _init_headers(self, headers: Mapping[str, str] | None) -> list[tuple[bytes, bytes]]:
+        raw = [encode_header(k, v) for k, v in headers.items()] if headers else []
+        names = {name for name, _ in raw}
+        media_type = self.media_type
+        if media_type is not None and b"content-type" not in names:
+            if media_type.startswith("text/") and "charset=" not in media_type:
+                media_type += f"; charset={self.charset}"
+            raw.append((b"content-type", media_type.encode("latin-1")))
+        if (
+            b"content-length" not in names
+            and self.status_code >= 200
+            and self.status_code not in _NO_BODY
+        ):
+            raw.append((b"content-length", str(len(self.body)).encode("ascii")))
+        return raw
+
+    @property
+    def headers(self) -> MutableHeaders:
+        """The headers, as a validated, case-insensitive, mutable view."""
+        return MutableHeaders(self.raw_headers)
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        *,
+        max_age: int | None = None,
+        expires: str | int | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+    ) -> None:
+        """Add a ``set-cookie`` header; the value is quoted as cookies require.
+
+        >>> r = Response()
+        >>> r.set_cookie("session", "abc", max_age=60, httponly=True)
+        >>> r.headers["set-cookie"]
+        'session=abc; HttpOnly; Max-Age=60; Path=/; SameSite=lax'
+        """
+        cookie: SimpleCookie = SimpleCookie()
+        try:
+            cookie[key] = value
+        except Exception as exc:  # http.cookies.CookieError: an illegal key
+            raise InvalidHeader(f"invalid cookie name {key!r}: {exc}") from None
+        morsel = cookie[key]
+        if max_age is not None:
+            morsel["max-age"] = max_age
+        if expires is not None:
+            morsel["expires"] = expires
+        if path is not None:
+            morsel["path"] = path
+        if domain is not None:
+            morsel["domain"] = domain
+        if secure:
+            morsel["secure"] = True
+        if httponly:
+            morsel["httponly"] = True
+        if samesite is not None:
+            if samesite.lower() not in ("lax", "strict", "none"):
+                raise InvalidHeader(f"samesite must be 'lax', 'strict' or 'none', not {samesite!r}")
+            morsel["samesite"] = samesite
+        self.raw_headers.append(encode_header("set-cookie", morsel.OutputString()))
+
+    def delete_cookie(
+        self,
+        key: str,
+        *,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+    ) -> None:
+        """Tell the client to forget a cookie (same key, path and domain; expired now)."""
+        self.set_cookie(
+            key,
+            max_age=0,
+            expires="Thu, 01 Jan 1970 00:00:00 GMT",
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        # HEAD: same headers (content-length included), no body.
+        body = b"" if scope.get("method") == "HEAD" else self.body
+        await send({"type": "http.response.body", "body": body})
+        if self.background is not None:
+            await run_background(scope, self.background)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code}, media_type={self.media_type!r})"
+        )
+
+
+class PlainTextResponse(Response):
+    """``text/plain; charset=utf-8``."""
+
+    media_type = "text/plain"
+
+
+class HTMLResponse(Response):
+    """``text/html; charset=utf-8``."""
+
+    media_type = "text/html"
+
+
+class JSONResponse(Response):
+    """Data as compact UTF-8 JSON; NaN and infinities are refused (they are not JSON).
+
+    >>> JSONResponse({"name": "Zoë", "tags": [1, 2]}).body.decode()
+    '{"name":"Zoë","tags":[1,2]}'
+    """
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Encode ``content`` as JSON."""
+        return _json_encoder.encode(content).encode("utf-8")
+
+
+class RedirectResponse(Response):
+    """Send the client elsewhere: ``RedirectResponse("/login", status_code=303)``.
+
+    Non-ASCII characters in ``url`` are percent-encoded; CR and LF are refused.
+
+    >>> RedirectResponse("/café?x=1").headers["location"]
+    '/caf%C3%A9?x=1'
+    """
+
+    def __init__(
+        self,
+        url: str,
+        status_code: int = 307,
+        headers: Mapping[str, str] | None = None,
+        background: BackgroundTask | BackgroundTasks | None = None,
+    ) -> None:
+        super().__init__(None, status_code, headers, background=background)
+        if any(c in url for c in "\r\n\0"):
+            # Quoting would make it harmless (%0D%0A), but a line break in a URL is a
+            # bug or an attack; say so rather than redirect somewhere odd.
+            raise InvalidHeader(f"redirect URL {url!r} contains CR, LF or NUL")
+        location = quote(url, safe=":/%#?=@[]!$&'()*+,;~")
+        self.raw_headers.append(encode_header("location", location))
+
+
+class StreamingResponse(Response):
+    """A body produced piece by piece by an async or sync iterator of ``bytes`` or ``str``.
+
+    No ``content-length`` (the size is unknown), so HTTP/1.1 uses chunked encoding.
+    When the client disconnects, iteration stops and the iterator is closed, so its
+    ``finally`` blocks (closing a cursor, a file) run. A sync iterator runs in the
+    thread pool, one item at a time, so it may block.
+    """
+
+    def __init__(
+        self,
+        content: AsyncIterable[bytes | str] | Iterable[bytes | str],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | BackgroundTasks | None = None,
+    ) -> None:
+        self.content = content
+        super().__init__(None, status_code, headers, media_type, background)
+        # No content-length: it was computed from the empty body, drop it.
+        self.raw_headers = [(n, v) for n, v in self.raw_headers if n != b"content-length"]
+        if headers and any(k.lower() == "content-length" for k in headers):
+            self.raw_headers.append(encode_header("content-length", headers["content-length"]))
+
+    async def _chunks(self) -> AsyncGenerator[bytes, None]:
+        content = self.content
+        if isinstance(content, AsyncIterable):
+            async for chunk in content:
+                yield chunk if isinstance(chunk, bytes) else chunk.encode(self.charset)
+        else:
+            iterator = iter(content)
+            done = object()
+            while True:
+                chunk = await run_sync(next, iterator, done)
+                if chunk is done:
+                    break
+                yield chunk if isinstance(chunk, bytes) else chunk.encode(self.charset)
+
+    async def _close_iterator(self) -> None:
+        # Run the producer's cleanup: an async generator's aclose(), a sync one's close().
+        content = self.content
+        aclose = getattr(content, "aclose", None)
+        if aclose is not None:
+            await aclose()
+            return
+        close = getattr(content, "close", None)
+        if close is not None:
+            try:
+                close()
+            except ValueError:
+                # "generator already executing": the pool thread is still inside
+                # next(); the generator is dropped and collected when it returns.
+                logger.debug("sync iterator still running on disconnect; not closed")
+
+    async def _stream(self, send: Send) -> None:
+        chunks = self._chunks()
+        try:
+            async for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            await chunks.aclose()
+        await send({"type": "http.response.body", "body": b""})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        try:
+            if scope.get("method") == "HEAD":
+                await send({"type": "http.response.body", "body": b""})
+            else:
+                await self._stream_until_disconnect(receive, send)
+        finally:
+            await self._close_iterator()
+        if self.background is not None:
+            await run_background(scope, self.background)
+
+    async def _stream_until_disconnect(self, receive: Receive, send: Send) -> None:
+        # Two things at once: send the chunks, and listen for http.disconnect (a
+        # server does not fail `send` when the client is gone; uvicorn drops it
+        # silently). Whichever finishes first cancels the other.
+        streamer = asyncio.ensure_future(self._stream(send))
+        listener = asyncio.ensure_future(_wait_for_disconnect(receive))
+        try:
+            await asyncio.wait({streamer, listener}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (streamer, listener):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+        if streamer.cancelled():
+            return  # the client left; cleanup runs in __call__
+        await streamer  # re-raise an error from the iterator
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+class FileResponse(Response):
+    """A file sent in chunks, with its type, size, ``last-modified`` and ``etag``.
+
+    The file is looked at when the response is sent (not when created): a file
+    that is missing by then answers 404. ``If-None-Match`` with the current etag
+    answers 304. HEAD gets the headers only.
+    """
+
+    chunk_size = 64 * 1024
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        filename: str | None = None,
+        background: BackgroundTask | BackgroundTasks | None = None,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.filename = filename
+        if media_type is None:
+            guessed, _ = mimetypes.guess_type(filename or self.path)
+            media_type = guessed or "application/octet-stream"
+        super().__init__(None, status_code, headers, media_type, background)
+        self.raw_headers = [(n, v) for n, v in self.raw_headers if n != b"content-length"]
+        if filename is not None:
+            self.raw_headers.append(
+                (b"content-disposition", f"attachment; filename*=utf-8''{quote(filename)}".encode())
+            )
+
+    def _file_headers(self, st: os.stat_result) -> list[tuple[bytes, bytes]]:
+        etag_source = f"{st.st_mtime_ns}-{st.st_size}".encode()
+        etag = '"' + hashlib.md5(etag_source, usedforsecurity=False).hexdigest() + '"'
+        return [
+            (b"content-length", str(st.st_size).encode()),
+            (b"last-modified", formatdate(st.st_mtime, usegmt=True).encode()),
+            (b"etag", etag.encode()),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            st = await run_sync(os.stat, self.path)
+        except FileNotFoundError:
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
+            await PlainTextResponse("Not Found", 404)(scope, receive, send)
+            return
+        headers = self.raw_headers + self._file_headers(st)
+        etag = headers[-1][1]
+        for name, value in scope.get("headers") or ():
+            if name == b"if-none-match" and etag in [v.strip() for v in value.split(b",")]:
+                not_modified = [(n, v) for n, v in headers if n != b"content-length"]
+                await send({"type": "http.response.start", "status": 304, "headers": not_modified})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
+        if scope.get("method") == "HEAD":
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            with open(self.path, "rb") as file:
+                while chunk := await run_sync(file.read, self.chunk_size):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        if self.background is not None:
+            await run_background(scope, self.background)

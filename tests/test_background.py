@@ -1,0 +1,198 @@
+"""The background runner: order, concurrency limit, timeout, retries, logged failures, drain."""
+
+import asyncio
+import logging
+import threading
+
+import pytest
+
+from asgilab.background import BackgroundRunner, BackgroundTask, BackgroundTasks
+
+
+def test_tasks_run_sync_and_async() -> None:
+    done: list[str] = []
+
+    async def note(value: str) -> None:
+        done.append(value)
+
+    async def main() -> bool:
+        runner = BackgroundRunner()
+        runner.submit(BackgroundTask(note, "async"))
+        runner.submit(BackgroundTask(done.append, "sync"))
+        return await runner.drain(5)
+
+    assert asyncio.run(main()) is True
+    assert sorted(done) == ["async", "sync"]
+
+
+def test_sync_tasks_run_off_the_event_loop_thread() -> None:
+    threads: list[str] = []
+
+    async def main() -> None:
+        runner = BackgroundRunner()
+        runner.submit(BackgroundTask(lambda: threads.append(threading.current_thread().name)))
+        await runner.drain(5)
+
+    asyncio.run(main())
+    assert threads[0].startswith("asgilab-sync")
+
+
+def test_concurrency_limit_is_respected() -> None:
+    running = 0
+    peak = 0
+
+    async def work() -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+
+    async def main() -> BackgroundRunner:
+        runner = BackgroundRunner(limit=2)
+        runner.submit(BackgroundTasks([BackgroundTask(work) for _ in range(7)]))
+        assert runner.pending == 7
+        await runner.drain(10)
+        return runner
+
+    runner = asyncio.run(main())
+    assert peak == 2
+    assert runner.completed == 7
+    assert runner.pending == 0
+
+
+def test_failure_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    async def broken() -> None:
+        raise ValueError("smtp down")
+
+    async def main() -> BackgroundRunner:
+        runner = BackgroundRunner()
+        runner.submit(BackgroundTask(broken))
+        await runner.drain(5)
+        return runner
+
+    with caplog.at_level(logging.WARNING, "asgilab.background"):
+        runner = asyncio.run(main())
+    assert runner.failed == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "background task test_failure_is_logged_not_raised.<locals>.broken "
+        "failed: ValueError('smtp down') (attempt 1 of 1), giving up"
+    ]
+
+
+def test_retries_until_success(caplog: pytest.LogCaptureFixture) -> None:
+    attempts: list[int] = []
+
+    async def flaky() -> None:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise ConnectionError("refused")
+
+    async def main() -> BackgroundRunner:
+        runner = BackgroundRunner()
+        runner.submit(BackgroundTask(flaky).options(retries=2))
+        await runner.drain(5)
+        return runner
+
+    with caplog.at_level(logging.WARNING, "asgilab.background"):
+        runner = asyncio.run(main())
+    assert len(attempts) == 3
+    assert (runner.completed, runner.failed) == (1, 0)
+    assert [r.getMessage().split(" failed: ")[1] for r in caplog.records] == [
+        "ConnectionError('refused') (attempt 1 of 3), retrying",
+        "ConnectionError('refused') (attempt 2 of 3), retrying",
+    ]
+
+
+def test_timeout_per_attempt(caplog: pytest.LogCaptureFixture) -> None:
+    async def slow() -> None:
+        await asyncio.sleep(10)
+
+    async def main() -> BackgroundRunner:
+        runner = BackgroundRunner()
+        runner.submit(BackgroundTask(slow).options(timeout=0.01, retries=1))
+        await runner.drain(5)
+        return runner
+
+    with caplog.at_level(logging.WARNING, "asgilab.background"):
+        runner = asyncio.run(main())
+    assert runner.failed == 1
+    assert [r.getMessage().split("slow ")[1] for r in caplog.records] == [
+        "timed out after 0.01 s (attempt 1 of 2), retrying",
+        "timed out after 0.01 s (attempt 2 of 2), giving up",
+    ]
+
+
+def test_drain_deadline_cancels_running_and_drops_queued(caplog: pytest.LogCaptureFixture) -> None:
+    cancelled: list[bool] = []
+
+    async def stuck() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    async def main() -> tuple[bool, int]:
+        runner = BackgroundRunner(limit=1)
+        runner.submit(BackgroundTask(stuck))
+        runner.submit(BackgroundTask(stuck))
+        finished = await runner.drain(0.05)
+        return finished, runner.pending
+
+    with caplog.at_level(logging.ERROR, "asgilab.background"):
+        assert asyncio.run(main()) == (False, 0)
+    assert cancelled == [True]
+    assert caplog.records[0].getMessage() == (
+        "background drain deadline of 0.05 s reached: cancelling 1 running task(s), "
+        "dropping 1 queued task(s)"
+    )
+
+
+def test_arguments_named_timeout_reach_the_function() -> None:
+    seen: dict[str, object] = {}
+
+    def call(url: str, timeout: float) -> None:
+        seen.update(url=url, timeout=timeout)
+
+    async def main() -> None:
+        runner = BackgroundRunner()
+        tasks = BackgroundTasks()
+        tasks.add(call, "http://x", timeout=3).options(timeout=5)
+        runner.submit(tasks)
+        await runner.drain(5)
+
+    asyncio.run(main())
+    assert seen == {"url": "http://x", "timeout": 3}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"retries": -1}, "retries must be 0 or more, got -1"),
+        ({"timeout": 0}, "timeout must be positive seconds or None, got 0"),
+    ],
+)
+def test_bad_options(options: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        BackgroundTask(print).options(**options)  # type: ignore[arg-type]
+    assert str(info.value) == message
+
+
+def test_bad_limit() -> None:
+    with pytest.raises(ValueError, match="background limit must be at least 1, got 0"):
+        BackgroundRunner(limit=0)
+
+
+def test_runner_survives_a_new_event_loop() -> None:
+    runner = BackgroundRunner(limit=1)
+    done: list[int] = []
+
+    async def main(n: int) -> None:
+        runner.submit(BackgroundTask(done.append, n))
+        runner.submit(BackgroundTask(done.append, n + 1))
+        await runner.drain(5)
+
+    asyncio.run(main(1))
+    asyncio.run(main(3))
+    assert done == [1, 2, 3, 4]

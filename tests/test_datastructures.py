@@ -1,0 +1,270 @@
+"""Headers, query parameters, state, URL and uploads: one rule per test, in tables."""
+
+import asyncio
+
+import pytest
+
+from asgilab.datastructures import (
+    URL,
+    Headers,
+    InvalidHeader,
+    MissingParameter,
+    MultiDict,
+    MutableHeaders,
+    QueryParams,
+    State,
+    UploadFile,
+    encode_header,
+)
+from asgilab.errors import HTTPException
+
+RAW = [(b"accept", b"text/html"), (b"x-tag", b"a"), (b"x-tag", b"b"), (b"x-name", b"Zo\xeb")]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("accept", "text/html"), ("ACCEPT", "text/html"), ("X-Tag", "b"), ("x-name", "Zoë")],
+)
+def test_headers_are_case_insensitive_last_wins_and_latin1(key: str, value: str) -> None:
+    assert Headers(RAW)[key] == value
+
+
+def test_headers_keep_repeated_values_in_order() -> None:
+    headers = Headers(RAW)
+    assert headers.getlist("x-tag") == ["a", "b"]
+    assert headers.items()[1:3] == [("x-tag", "a"), ("x-tag", "b")]
+    assert len(headers) == 4
+
+
+def test_headers_missing_key() -> None:
+    headers = Headers(RAW)
+    assert "x-missing" not in headers
+    assert headers.get("x-missing", "default") == "default"
+    with pytest.raises(KeyError):
+        headers["x-missing"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "X-A",
+            "1\r\nSet-Cookie: evil=1",
+            "header 'X-A' has a CR, LF or NUL in its value '1\\r\\nSet-Cookie: evil=1'; "
+            "remove the line break (header injection)",
+        ),
+        (
+            "X-A",
+            "1\n",
+            "header 'X-A' has a CR, LF or NUL in its value '1\\n'; "
+            "remove the line break (header injection)",
+        ),
+        (
+            "X-A\r\nB",
+            "1",
+            "invalid header name 'X-A\\r\\nB': it must be a non-empty token without "
+            "spaces, colons, CR, LF or NUL",
+        ),
+        (
+            "",
+            "1",
+            "invalid header name '': it must be a non-empty token without "
+            "spaces, colons, CR, LF or NUL",
+        ),
+        (
+            "X-A",
+            "日本",
+            "header 'X-A': '日本' is not latin-1; percent-encode it "
+            "(or use RFC 8187 encoding) before putting it in a header",
+        ),
+    ],
+)
+def test_encode_header_refuses_injection_and_non_latin1(
+    name: str, value: str, message: str
+) -> None:
+    with pytest.raises(InvalidHeader) as info:
+        encode_header(name, value)
+    assert str(info.value) == message
+
+
+def test_mutable_headers_set_append_delete_validate() -> None:
+    headers = MutableHeaders()
+    headers["X-One"] = "1"
+    headers["x-one"] = "2"
+    headers.append("Vary", "a")
+    headers.append("vary", "b")
+    assert headers.raw == [(b"x-one", b"2"), (b"vary", b"a"), (b"vary", b"b")]
+    del headers["VARY"]
+    assert headers.raw == [(b"x-one", b"2")]
+    with pytest.raises(InvalidHeader):
+        headers["x-two"] = "a\rb"
+    assert headers.raw == [(b"x-one", b"2")]
+
+
+@pytest.mark.parametrize(
+    ("query", "key", "expected"),
+    [
+        (b"a=1&a=2", "a", "2"),
+        (b"a=1&b=", "b", ""),
+        (b"flag", "flag", ""),
+        (b"name=Zo%C3%AB", "name", "Zoë"),
+        (b"q=a+b", "q", "a b"),
+        ("a=x", "a", "x"),
+    ],
+)
+def test_query_params_last_value(query: bytes | str, key: str, expected: str) -> None:
+    assert QueryParams(query)[key] == expected
+
+
+def test_query_params_getlist_and_multi_items() -> None:
+    query = QueryParams(b"tag=a&page=1&tag=b")
+    assert query.getlist("tag") == ["a", "b"]
+    assert query.getlist("none") == []
+    assert query.multi_items() == [("tag", "a"), ("page", "1"), ("tag", "b")]
+    assert list(query) == ["tag", "page"]
+
+
+@pytest.mark.parametrize(
+    ("query", "call", "expected"),
+    [
+        (b"page=3", lambda q: q.get("page", type=int), 3),
+        (b"", lambda q: q.get("page", 1, type=int), 1),
+        (b"x=2.5", lambda q: q.get("x", type=float), 2.5),
+        (b"d=on", lambda q: q.get("d", type=bool), True),
+        (b"d=false", lambda q: q.get("d", type=bool), False),
+        (b"d=0", lambda q: q.get("d", type=bool), False),
+        (b"n=1&n=2", lambda q: q.getlist("n", type=int), [1, 2]),
+    ],
+)
+def test_query_params_typed_access(query: bytes, call: object, expected: object) -> None:
+    assert call(QueryParams(query)) == expected  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("query", "call", "message"),
+    [
+        (
+            b"page=abc",
+            lambda q: q.get("page", type=int),
+            "query parameter 'page' must be int, got 'abc'",
+        ),
+        (
+            b"d=maybe",
+            lambda q: q.get("d", type=bool),
+            "query parameter 'd' must be bool, got 'maybe'",
+        ),
+        (
+            b"n=1&n=x",
+            lambda q: q.getlist("n", type=int),
+            "query parameter 'n' must be int, got 'x'",
+        ),
+        (b"", lambda q: q["page"], "missing query parameter 'page'"),
+    ],
+)
+def test_query_params_bad_values_are_400(query: bytes, call: object, message: str) -> None:
+    with pytest.raises(HTTPException) as info:
+        call(QueryParams(query))  # type: ignore[operator]
+    assert info.value.status_code == 400
+    assert info.value.detail == message
+
+
+def test_missing_parameter_is_also_a_key_error() -> None:
+    with pytest.raises(KeyError):
+        QueryParams(b"")["x"]
+    assert isinstance(MissingParameter("x"), HTTPException)
+
+
+def test_multidict_equality_ignores_order_of_pairs() -> None:
+    assert MultiDict([("a", "1"), ("b", "2")]) == MultiDict([("b", "2"), ("a", "1")])
+    assert MultiDict([("a", "1")]) != MultiDict([("a", "2")])
+
+
+def test_state_attribute_access_and_error_message() -> None:
+    backing: dict[str, object] = {"db": "pool"}
+    state = State(backing)
+    state.user = "ada"
+    assert backing == {"db": "pool", "user": "ada"}
+    del state.user
+    with pytest.raises(AttributeError) as info:
+        state.user  # noqa: B018
+    assert str(info.value) == "'State' has no attribute 'user' (known: db)"
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        (
+            {
+                "scheme": "http",
+                "headers": [(b"host", b"example.com")],
+                "path": "/a",
+                "raw_path": b"/a",
+                "query_string": b"x=1",
+            },
+            "http://example.com/a?x=1",
+        ),
+        (
+            {
+                "scheme": "https",
+                "headers": [],
+                "server": ("10.0.0.1", 443),
+                "path": "/a b",
+                "query_string": b"",
+            },
+            "https://10.0.0.1/a%20b",
+        ),
+        (
+            {
+                "scheme": "http",
+                "headers": [],
+                "server": ("10.0.0.1", 8000),
+                "path": "/x",
+                "raw_path": b"/x%2Fy",
+            },
+            "http://10.0.0.1:8000/x%2Fy",
+        ),
+        (
+            {
+                "headers": [(b"host", b"h")],
+                "root_path": "/api",
+                "path": "/users",
+                "raw_path": b"/users",
+            },
+            "http://h/api/users",
+        ),
+        (
+            {
+                "headers": [(b"host", b"h")],
+                "root_path": "/api",
+                "path": "/api/users",
+                "raw_path": b"/api/users",
+            },
+            "http://h/api/users",
+        ),
+    ],
+)
+def test_url_from_scope(scope: dict[str, object], expected: str) -> None:
+    assert URL.from_scope(scope) == expected
+
+
+def test_url_parts() -> None:
+    url = URL("https://Example.com:8443/p?q=1")
+    assert (url.scheme, url.hostname, url.port, url.path, url.query) == (
+        "https",
+        "example.com",
+        8443,
+        "/p",
+        "q=1",
+    )
+
+
+def test_upload_file_spools_and_reads_back() -> None:
+    async def roundtrip() -> tuple[bytes, int]:
+        upload = UploadFile("a.bin", "application/octet-stream")
+        await upload.write(b"x" * 10)
+        await upload.seek(0)
+        data = await upload.read()
+        await upload.close()
+        return data, upload.size
+
+    assert asyncio.run(roundtrip()) == (b"x" * 10, 10)

@@ -1,0 +1,164 @@
+"""Middleware against three-line raw ASGI apps: the order, function middleware's call_next
+(headers editable, body streamed, request body replayed), and Starlette's own classes."""
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from asgilab.errors import AsgilabError
+from asgilab.middleware import FunctionMiddleware, Middleware, build_stack
+from asgilab.request import Request
+from asgilab.responses import PlainTextResponse, Response
+from asgilab.types import ASGIApp, Receive, Scope, Send
+
+
+async def hello(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"x-app", b"1")]})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+    body = await Request(scope, receive).body()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def chunks(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    for part in (b"a", b"b", b"c"):
+        await send({"type": "http.response.body", "body": part, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def request(app: ASGIApp, method: str = "GET", content: bytes = b"") -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.request(method, "/", content=content)
+
+    return asyncio.run(go())
+
+
+class Trace:
+    """Pure ASGI middleware that records when it sees the request and the response."""
+
+    def __init__(self, app: ASGIApp, name: str, log: list[str]) -> None:
+        self.app, self.name, self.log = app, name, log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.log.append(f"{self.name} in")
+
+        async def traced(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                self.log.append(f"{self.name} out")
+            await send(message)
+
+        await self.app(scope, receive, traced)
+
+
+def test_last_added_is_outermost() -> None:
+    log: list[str] = []
+    app = build_stack(
+        hello,
+        [
+            Middleware(Trace, {"name": "A", "log": log}),
+            Middleware(Trace, {"name": "B", "log": log}),
+        ],
+    )
+    assert request(app).text == "hello"
+    assert log == ["B in", "A in", "A out", "B out"]
+
+
+def test_middleware_repr() -> None:
+    assert repr(Middleware(Trace, {"name": "A"})) == "Middleware(Trace, name='A')"
+
+
+def test_function_middleware_edits_headers_of_the_inner_response() -> None:
+    async def add_header(req: Request, call_next: Any) -> Response:
+        response = await call_next(req)
+        response.headers["x-mw"] = "yes"
+        return response
+
+    reply = request(FunctionMiddleware(hello, add_header))
+    assert reply.status_code == 200
+    assert reply.headers["x-app"] == "1"
+    assert reply.headers["x-mw"] == "yes"
+    assert reply.text == "hello"
+
+
+def test_function_middleware_streams_the_body_through() -> None:
+    async def passthrough(req: Request, call_next: Any) -> Response:
+        return await call_next(req)  # type: ignore[no-any-return]
+
+    assert request(FunctionMiddleware(chunks, passthrough)).content == b"abc"
+
+
+def test_function_middleware_can_answer_itself() -> None:
+    async def deny(req: Request, call_next: Any) -> Response:
+        return PlainTextResponse("denied", 403)
+
+    reply = request(FunctionMiddleware(hello, deny))
+    assert (reply.status_code, reply.text) == (403, "denied")
+
+
+def test_body_read_in_middleware_is_replayed_to_the_app() -> None:
+    seen: list[bytes] = []
+
+    async def peek(req: Request, call_next: Any) -> Response:
+        seen.append(await req.body())
+        return await call_next(req)  # type: ignore[no-any-return]
+
+    reply = request(FunctionMiddleware(echo, peek), "POST", b"payload")
+    assert seen == [b"payload"]
+    assert reply.content == b"payload"
+
+
+def test_state_set_in_middleware_reaches_the_app() -> None:
+    async def show_state(scope: Scope, receive: Receive, send: Send) -> None:
+        await PlainTextResponse(Request(scope).state.user)(scope, receive, send)
+
+    async def login(req: Request, call_next: Any) -> Response:
+        req.state.user = "ada"
+        return await call_next(req)  # type: ignore[no-any-return]
+
+    assert request(FunctionMiddleware(show_state, login)).text == "ada"
+
+
+def test_inner_exception_before_the_response_reaches_the_middleware() -> None:
+    async def broken(scope: Scope, receive: Receive, send: Send) -> None:
+        raise ValueError("inner")
+
+    async def catch(req: Request, call_next: Any) -> Response:
+        try:
+            return await call_next(req)  # type: ignore[no-any-return]
+        except ValueError as exc:
+            return PlainTextResponse(f"caught {exc}", 502)
+
+    reply = request(FunctionMiddleware(broken, catch))
+    assert (reply.status_code, reply.text) == (502, "caught inner")
+
+
+def test_middleware_must_return_a_response() -> None:
+    async def wrong(req: Request, call_next: Any) -> Any:
+        return "not a response"
+
+    with pytest.raises(AsgilabError) as info:
+        request(FunctionMiddleware(hello, wrong))
+    assert str(info.value) == (
+        "middleware test_middleware_must_return_a_response.<locals>.wrong returned str, "
+        "not a Response; return the result of `await call_next(request)` or a Response"
+    )
+
+
+def test_starlette_middleware_works_as_is() -> None:
+    from starlette.middleware.gzip import GZipMiddleware
+
+    async def big(scope: Scope, receive: Receive, send: Send) -> None:
+        await PlainTextResponse("x" * 1000)(scope, receive, send)
+
+    app = build_stack(big, [Middleware(GZipMiddleware, {"minimum_size": 10})])
+    reply = request(app)
+    assert reply.headers["content-encoding"] == "gzip"
+    assert reply.text == "x" * 1000

@@ -1,0 +1,281 @@
+"""Request: lazy attributes over a hand-made scope, and the body rules (once as a stream,
+many times as bytes, 413 past the limit, 400 on bad JSON, forms)."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from asgilab.datastructures import Address, UploadFile
+from asgilab.errors import HTTPException
+from asgilab.request import BodyConsumed, Request, parse_cookies
+from asgilab.types import Message
+
+
+def make(
+    chunks: list[bytes] = (),  # type: ignore[assignment]
+    headers: list[tuple[bytes, bytes]] | None = None,
+    max_body_size: int | None = 1024,
+    **scope: Any,
+) -> tuple[Request, list[int]]:
+    """A Request whose body arrives in ``chunks``; the list counts receive() calls."""
+    calls: list[int] = []
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+        for i, c in enumerate(chunks)
+    ] or [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> Message:
+        calls.append(1)
+        if len(calls) <= len(messages):
+            return messages[len(calls) - 1]
+        return {"type": "http.disconnect"}
+
+    base = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "headers": headers or [],
+    }
+    base.update(scope)
+    return Request(base, receive, max_body_size), calls
+
+
+def run(coro: Awaitable[Any]) -> Any:
+    async def main() -> Any:
+        return await coro
+
+    return asyncio.run(main())
+
+
+def status_and_detail(call: Callable[[], Awaitable[Any]]) -> tuple[int, str, dict[str, str]]:
+    with pytest.raises(HTTPException) as info:
+        run(call())
+    return info.value.status_code, info.value.detail, info.value.headers
+
+
+def test_attributes_from_scope() -> None:
+    request, _ = make(
+        method="GET",
+        path="/users/a b",
+        raw_path=b"/users/a%20b",
+        query_string=b"tag=x&tag=y",
+        headers=[(b"host", b"example.com"), (b"cookie", b"a=1; b=2"), (b"cookie", b"c=3")],
+        client=("10.0.0.2", 5555),
+        root_path="/api",
+        path_params={"name": "a b"},
+    )
+    assert request.method == "GET"
+    assert request.path == "/users/a b"
+    assert request.url == "http://example.com/api/users/a%20b?tag=x&tag=y"
+    assert request.url.scheme == "http"
+    assert request.root_path == "/api"
+    assert request.query.getlist("tag") == ["x", "y"]
+    assert request.headers["HOST"] == "example.com"
+    assert request.cookies == {"a": "1", "b": "2", "c": "3"}
+    assert request.client == Address("10.0.0.2", 5555)
+    assert request.path_params == {"name": "a b"}
+    assert repr(request) == "Request(method='GET', path='/users/a b')"
+
+
+def test_attributes_are_cached() -> None:
+    request, _ = make(headers=[(b"x", b"1")])
+    assert request.headers is request.headers
+    assert request.query is request.query
+    assert request.url is request.url
+
+
+def test_state_lives_in_the_scope() -> None:
+    request, _ = make()
+    request.state.user = "ada"
+    assert request.scope["state"] == {"user": "ada"}
+    assert Request(request.scope).state.user == "ada"
+
+
+def test_no_client() -> None:
+    request, _ = make()
+    assert request.client is None
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("a=1; b=2", {"a": "1", "b": "2"}),
+        ('a="quoted value"', {"a": "quoted value"}),
+        ("a=1;;b=2; ", {"a": "1", "b": "2"}),
+        ("a==b", {"a": "=b"}),
+        ("", {}),
+    ],
+)
+def test_parse_cookies(header: str, expected: dict[str, str]) -> None:
+    assert parse_cookies(header) == expected
+
+
+def test_body_is_joined_and_readable_many_times() -> None:
+    request, calls = make([b"ab", b"cd", b"ef"])
+
+    async def twice() -> tuple[bytes, bytes]:
+        return await request.body(), await request.body()
+
+    assert run(twice()) == (b"abcdef", b"abcdef")
+    assert len(calls) == 3
+
+
+def test_stream_yields_chunks_once() -> None:
+    request, _ = make([b"ab", b"cd"])
+
+    async def consume() -> list[bytes]:
+        return [chunk async for chunk in request.stream()]
+
+    assert run(consume()) == [b"ab", b"cd"]
+    with pytest.raises(BodyConsumed) as info:
+        run(consume())
+    assert str(info.value) == (
+        "the request body was already consumed by stream(); "
+        "call `await request.body()` first to read it more than once"
+    )
+
+
+def test_stream_after_body_replays_the_cache() -> None:
+    request, _ = make([b"ab", b"cd"])
+
+    async def both() -> list[bytes]:
+        await request.body()
+        return [chunk async for chunk in request.stream()]
+
+    assert run(both()) == [b"abcd"]
+
+
+def test_body_past_the_limit_is_413_without_reading_the_rest() -> None:
+    request, calls = make([b"x" * 600, b"x" * 600, b"x" * 600], max_body_size=1000)
+    assert status_and_detail(request.body) == (
+        413,
+        "request body larger than the limit of 1000 bytes",
+        {"connection": "close"},
+    )
+    assert len(calls) == 2  # the third chunk was never received
+
+
+def test_declared_content_length_past_the_limit_is_413_before_reading() -> None:
+    request, calls = make([b"x"], headers=[(b"content-length", b"5000")], max_body_size=1000)
+    assert status_and_detail(request.body)[:2] == (
+        413,
+        "request body larger than the limit of 1000 bytes",
+    )
+    assert calls == []
+
+
+def test_bad_content_length_is_400() -> None:
+    request, _ = make([b"x"], headers=[(b"content-length", b"ten")])
+    assert status_and_detail(request.body)[:2] == (400, "content-length is not a number")
+
+
+def test_no_limit() -> None:
+    request, _ = make([b"x" * 5000], max_body_size=None)
+    assert len(run(request.body())) == 5000
+
+
+def test_json() -> None:
+    request, _ = make([b'{"a": [1, 2]}'])
+    assert run(request.json()) == {"a": [1, 2]}
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (
+            b"{bad",
+            "invalid JSON: Expecting property name enclosed in double quotes at line 1 column 2",
+        ),
+        (b"", "invalid JSON: Expecting value at line 1 column 1"),
+        (b'{"a": 1} x', "invalid JSON: Extra data at line 1 column 10"),
+        (b'"\xff"', "invalid JSON: the body is not UTF-8"),
+    ],
+)
+def test_invalid_json_is_400(body: bytes, detail: str) -> None:
+    request, _ = make([body])
+    assert status_and_detail(request.json)[:2] == (400, detail)
+
+
+def test_urlencoded_form() -> None:
+    request, _ = make(
+        [b"name=Zo%C3%AB&lang=py&lang=c&empty="],
+        headers=[(b"content-type", b"application/x-www-form-urlencoded")],
+    )
+    form = run(request.form())
+    assert form["name"] == "Zoë"
+    assert form.getlist("lang") == ["py", "c"]
+    assert form["empty"] == ""
+
+
+MULTIPART = (
+    b"--XyZ\r\n"
+    b'Content-Disposition: form-data; name="title"\r\n\r\n'
+    b"Hello\r\n"
+    b"--XyZ\r\n"
+    b'Content-Disposition: form-data; name="doc"; filename="a.txt"\r\n'
+    b"Content-Type: text/plain\r\n\r\n"
+    b"file body\r\n"
+    b"--XyZ--\r\n"
+)
+
+
+@pytest.mark.parametrize("split", [1, 7, len(MULTIPART)])
+def test_multipart_form_with_a_file(split: int) -> None:
+    chunks = [MULTIPART[i : i + split] for i in range(0, len(MULTIPART), split)]
+    request, _ = make(chunks, headers=[(b"content-type", b"multipart/form-data; boundary=XyZ")])
+
+    async def parse() -> tuple[str, str | None, str, bytes]:
+        form = await request.form()
+        upload = form["doc"]
+        assert isinstance(upload, UploadFile)
+        await upload.seek(0)
+        return form["title"], upload.filename, upload.content_type, await upload.read()  # type: ignore[return-value]
+
+    assert run(parse()) == ("Hello", "a.txt", "text/plain", b"file body")
+
+
+def test_multipart_without_boundary_is_400() -> None:
+    request, _ = make([b"x"], headers=[(b"content-type", b"multipart/form-data")])
+    assert status_and_detail(request.form)[:2] == (
+        400,
+        "multipart form without a boundary in its content-type",
+    )
+
+
+def test_multipart_garbage_is_400() -> None:
+    request, _ = make(
+        [b"not a multipart body at all"],
+        headers=[(b"content-type", b"multipart/form-data; boundary=XyZ")],
+    )
+    status, detail, _ = status_and_detail(request.form)
+    assert status == 400
+    assert detail.startswith("invalid multipart body: ")
+
+
+def test_multipart_respects_the_body_limit() -> None:
+    request, _ = make(
+        [MULTIPART],
+        headers=[(b"content-type", b"multipart/form-data; boundary=XyZ")],
+        max_body_size=10,
+    )
+    assert status_and_detail(request.form)[0] == 413
+
+
+def test_form_with_another_content_type_is_415() -> None:
+    request, _ = make([b"{}"], headers=[(b"content-type", b"application/json")])
+    assert status_and_detail(request.form)[:2] == (
+        415,
+        "cannot read a form from content-type 'application/json'; send "
+        "application/x-www-form-urlencoded or multipart/form-data",
+    )
+
+
+def test_background_collector_is_lazy() -> None:
+    request, _ = make()
+    assert request._background is None
+    request.background.add(print, "x")
+    assert len(request.background) == 1

@@ -27,7 +27,7 @@ through :mod:`asgilab.render`, which works with or without the ``dot`` executabl
 <Drawing: 2 nodes, 1 route>
 >>> for line in picture.source.splitlines()[4:]:  # doctest: +ELLIPSIS
 ...     print(line.strip())
-n0 [label=root ... shape=circle width=0.3]
+n0 [label=root ... shape=box]
 n1 [label="health\\nGET health" ... penwidth=2 shape=box style="rounded,filled" tooltip="/health"]
 n0 -> n1
 }
@@ -41,20 +41,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .render import FORMATS, render
-from .treeview import DrawError, TreeView, ViewNode, tree_view
+from .treeview import DrawError, TreeView, ViewNode, mark_changes, tree_view
 
 if TYPE_CHECKING:
     import graphviz  # type: ignore[import-untyped]
 
-__all__ = ["Drawing", "draw", "to_digraph"]
+__all__ = ["Drawing", "draw", "draw_steps", "to_digraph"]
 
 # Styles per node kind. NOTE: every node gets an explicit `label` (see _node_attrs): with
 # pygraphviz 2.0.4's bundled Graphviz, the first render in a process leaves nodes that rely
 # on the default label (their name) blank when any other node has an explicit one.
 _KIND_STYLE: Mapping[str, Mapping[str, str]] = {
-    "root": {"shape": "circle", "fillcolor": "#e5e7eb", "width": "0.3"},
+    "root": {"shape": "box", "fillcolor": "#374151", "fontcolor": "#ffffff"},
     "static": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff"},
-    "param": {"shape": "ellipse", "fillcolor": "#dbeafe", "color": "#1d4ed8"},
+    "param": {"shape": "ellipse", "fillcolor": "#dbeafe", "color": "#475569"},
     "mixed": {"shape": "hexagon", "fillcolor": "#fef3c7", "color": "#b45309"},
     "catch_all": {"shape": "octagon", "fillcolor": "#fce7f3", "color": "#be185d"},
     "summary": {
@@ -254,13 +254,69 @@ def _router_of(target: Any) -> _RouterLike:
 _HIGHLIGHT = re.compile(r"\s*(?:([A-Za-z]+)\s+)?(/\S*)\s*")
 
 
-def _parse_highlight(highlight: str) -> tuple[str, str]:
+def _parse_highlight(highlight: str, what: str = "highlight") -> tuple[str, str]:
     """``"GET /users/42"`` -> ``("GET", "/users/42")``; the method defaults to GET."""
     found = _HIGHLIGHT.fullmatch(highlight)
     if found is None:
         raise DrawError(
-            f"highlight={highlight!r} is not a request: write it as 'GET /users/42' "
+            f"{what}={highlight!r} is not a request: write it as 'GET /users/42' "
             "(a method, a space, a path starting with '/')"
         )
     method, path = found.groups()
     return (method or "GET").upper(), path
+
+
+def draw_steps(routes: Any, *, engine: str | None = None) -> list[Drawing]:
+    """One picture per insertion: how the tree grows, splits and compresses, route by route.
+
+    ``routes`` is a Router or an App (its routes are replayed in registration order, its
+    converters kept), or a list of ``"METHOD /path"`` strings (``"/path"`` means GET) or
+    Routes. In each picture the nodes the insertion created are green and those it changed
+    (a compressed run split, a route added) orange. Routes given as text are named ``r1``,
+    ``r2``... in insertion order.
+
+    >>> pictures = draw_steps(["/users/events", "/users/{id:int}"])
+    >>> [picture.view.caption for picture in pictures]
+    ['step 1/2: GET /users/events', 'step 2/2: GET /users/{id:int}']
+    >>> [(node.text, node.state) for node in pictures[1].view.nodes]
+    [('root', None), ('users', 'added'), ('events', 'changed'), ('{id:int}', 'added')]
+    """
+    from .router import Route, Router  # here: asgilab.router imports nothing of the drawing
+
+    source = getattr(routes, "router", routes)
+    fresh = Router()
+    if isinstance(source, Router):
+        fresh.converters.update(source.converters)
+        routes = source.routes
+    insertions: list[Route] = []
+    for number, item in enumerate(routes, start=1):
+        if isinstance(item, Route):
+            insertions.append(item)
+            continue
+        method, path = _parse_highlight(str(item), what="route")
+        insertions.append(Route(path, _placeholder(f"r{number}"), frozenset({method}), None))
+
+    pictures: list[Drawing] = []
+    before: TreeView | None = None
+    for number, route in enumerate(insertions, start=1):
+        # A name that is the endpoint's own was derived, not given: passing it would make
+        # it explicit, and the router refuses an explicit name reused at another path.
+        derived = route.name == getattr(route.endpoint, "__name__", None)
+        name = None if derived else route.name
+        fresh.add(route.path, route.endpoint, route.methods, name, route.extras)
+        methods = ", ".join(sorted(route.methods))
+        caption = f"step {number}/{len(insertions)}: {methods} {route.path}"
+        view = tree_view(fresh.root, caption=caption)
+        pictures.append(Drawing(mark_changes(before, view), engine=engine))
+        before = view
+    return pictures
+
+
+def _placeholder(name: str) -> Any:
+    """An endpoint that only carries a name, for routes given as text."""
+
+    async def endpoint(request: Any) -> None:
+        return None
+
+    endpoint.__name__ = endpoint.__qualname__ = name
+    return endpoint

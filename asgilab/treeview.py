@@ -186,9 +186,9 @@ def tree_view(
             ViewNode(
                 id=summary_id,
                 kind="summary",
-                text=f"+{len(hidden)} more nodes",
+                text=f"+{_count(len(hidden), 'more node')}",
                 path="",
-                routes=(f"{routes} routes",) if routes else (),
+                routes=(_count(routes, "route"),) if routes else (),
             )
         )
         edges.append(ViewEdge(parent_id, summary_id, priority))
@@ -214,6 +214,10 @@ def mark_changes(before: TreeView | None, after: TreeView) -> TreeView:
     states = {node.id: node.state for node in marked}
     edges = tuple(replace(edge, state=states[edge.head]) for edge in after.edges)
     return TreeView(tuple(marked), edges, after.caption)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' * (number != 1)}"
 
 
 def _walk(node: _Node) -> Iterable[_Node]:

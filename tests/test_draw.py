@@ -1,17 +1,24 @@
 """asgilab.draw and asgilab.treeview: the tree as plain data, as DOT, and as real SVG."""
 
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from asgilab.draw import Drawing, draw
+from asgilab.draw import Drawing, draw, draw_steps
+from asgilab.router import Node, Router
 from asgilab.treeview import DrawError, TreeView, tree_view
+
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="the `dot` executable is not on PATH here"
+)
 
 # ---------------------------------------------------------------------------------------------
 # A hand-made tree, shaped as asgilab.router's Node (kind, label, children, routes, param,
@@ -162,7 +169,7 @@ def test_max_nodes_keeps_the_top_levels_and_summarises_the_rest() -> None:
         # {name} and its child; files' two children; {id:int}'s child.
         ("n1_more", "summary", "+2 more nodes", "", ("2 routes",)),
         ("n2_more", "summary", "+2 more nodes", "", ("2 routes",)),
-        ("n3_more", "summary", "+1 more nodes", "", ("1 routes",)),
+        ("n3_more", "summary", "+1 more node", "", ("1 route",)),
     ]
     assert [(e.tail, e.head, e.priority) for e in view.edges] == [
         ("n0", "n1", 1), ("n0", "n2", 2), ("n1", "n3", 1),
@@ -274,7 +281,7 @@ def test_dot_model_of_a_hand_made_tree() -> None:
     assert nodes["n3"].startswith('label="{id:int}\\nGET, HEAD user\\nDELETE delete_user" ')
     shapes = {key: re.search(r"shape=(\w+)", attrs)[1] for key, attrs in nodes.items()}  # type: ignore[index]
     assert shapes == {
-        "n0": "circle", "n1": "box", "n2": "box", "n3": "ellipse", "n4": "ellipse",
+        "n0": "box", "n1": "box", "n2": "box", "n3": "ellipse", "n4": "ellipse",
         "n5": "hexagon", "n6": "octagon", "n7": "box", "n8": "box",
     }  # fmt: skip
     # Nodes that end routes have a thick border; /files ends none.
@@ -380,3 +387,176 @@ def test_importing_draw_does_not_import_graphviz() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout == "[]\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# The GitHub API route set (203 routes), on the real router
+
+GITHUB_ROUTES = Path(__file__).parent / "data" / "github_routes.txt"
+
+
+@pytest.fixture(scope="module")
+def github() -> Router:
+    """Each route named r<line number>, so labels point back at the data file."""
+    router = Router()
+    for number, line in enumerate(GITHUB_ROUTES.read_text().splitlines(), start=1):
+        method, path = line.split()
+        router.add(path, lambda request: None, methods=[method], name=f"r{number}")
+    return router
+
+
+def walk(node: Node) -> list[Node]:
+    return [node, *(n for child in node.children for n in walk(child))]
+
+
+def test_github_tree_whole(github: Router) -> None:
+    picture = draw(github)
+    nodes = walk(github.root)
+    assert len(nodes) == len(picture.view.nodes) == 170
+    assert sum(len(node.routes) for node in picture.view.nodes) == len(github.routes) == 203
+    source = picture.source
+    assert len(dot_nodes(source)) == 170
+    assert all(attrs.startswith("label=") for attrs in dot_nodes(source).values())
+    # Each parent's edges are written in the order the router tries its children.
+    path_of = {node.id: node.path for node in picture.view.nodes}
+    heads: dict[str, list[str]] = {}
+    for tail, head in dot_edges(source):
+        heads.setdefault(path_of[tail], []).append(path_of[head])
+    view_paths = [node.path for node in picture.view.nodes]
+    for node, path in zip(nodes, [view.path for view in _preorder(picture.view)], strict=True):
+        children = [f"{path}/{child.label}" for child in node.children]
+        assert heads.get(path, []) == children
+    assert len(set(view_paths)) == 170
+
+
+def _preorder(view: TreeView) -> list[Any]:
+    """The view's nodes in depth-first order, children by priority (as walk() gives)."""
+    by_id = {node.id: node for node in view.nodes}
+    children: dict[str, list[str]] = {}
+    for edge in sorted(view.edges, key=lambda e: e.priority):
+        children.setdefault(edge.tail, []).append(edge.head)
+
+    def visit(node_id: str) -> list[Any]:
+        return [by_id[node_id], *(n for child in children.get(node_id, []) for n in visit(child))]
+
+    return visit("n0")
+
+
+def test_github_subtree_by_prefix(github: Router) -> None:
+    view = draw(github, prefix="/repos/{owner}/{repo}/git").view
+    git = "/repos/{owner}/{repo}/git"
+    assert rows(view) == [
+        ("n0", "root", "root", "", ()),
+        ("n1", "static", "repos", "/repos", ()),
+        ("n2", "param", "{owner:str}", "/repos/{owner}", ()),
+        ("n3", "param", "{repo:str}", "/repos/{owner}/{repo}", ("GET r130", "DELETE r137")),
+        ("n4", "static", "git", git, ()),
+        ("n5", "static", "blobs", f"{git}/blobs", ("POST r51",)),
+        ("n6", "static", "commits", f"{git}/commits", ("POST r53",)),
+        ("n7", "static", "refs", f"{git}/refs", ("GET r54", "POST r55")),
+        ("n8", "static", "tags", f"{git}/tags", ("POST r57",)),
+        ("n9", "static", "trees", f"{git}/trees", ("POST r59",)),
+        ("n10", "param", "{sha:str}", f"{git}/blobs/{{sha}}", ("GET r50",)),
+        ("n11", "param", "{sha:str}", f"{git}/commits/{{sha}}", ("GET r52",)),
+        ("n12", "param", "{sha:str}", f"{git}/tags/{{sha}}", ("GET r56",)),
+        ("n13", "param", "{sha:str}", f"{git}/trees/{{sha}}", ("GET r58",)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("highlight", "caption", "marked"),
+    [
+        (
+            "GET /users/octocat/repos",
+            "GET /users/octocat/repos → /users/{user}/repos (r125) {'user': 'octocat'}",
+            [("", "entered"), ("/users", "entered"), ("/users/{user}", "entered"),
+             ("/users/{user}/repos", "matched")],
+        ),
+        (
+            "GET /repos/julia/asgilab/git/refs/heads",
+            "GET /repos/julia/asgilab/git/refs/heads → no match; "
+            "stopped at /repos/{owner}/{repo}/git/refs",
+            [("", "entered"), ("/repos", "backtracked"), ("/repos/{owner}", "backtracked"),
+             ("/repos/{owner}/{repo}", "backtracked"), ("/repos/{owner}/{repo}/git", "backtracked"),
+             ("/repos/{owner}/{repo}/git/refs", "missed")],
+        ),
+        (
+            "PUT /users/octocat/repos",
+            # then the router's own reason, in its words (see the test body)
+            "PUT /users/octocat/repos → no match; stopped at /users/{user}/repos: {reason}",
+            [("", "entered"), ("/users", "backtracked"), ("/users/{user}", "backtracked"),
+             ("/users/{user}/repos", "missed")],
+        ),
+    ],
+)  # fmt: skip
+def test_github_lookups(
+    github: Router, highlight: str, caption: str, marked: list[tuple[str, str]]
+) -> None:
+    view = draw(github, highlight=highlight).view
+    method, path = highlight.split()
+    rejects = [s.detail for s in github.explain(method, path).steps if s.action == "reject"]
+    assert view.caption == caption.replace("{reason}", rejects[-1] if rejects else "")
+    assert [(node.path, node.state) for node in view.nodes if node.state] == marked
+
+
+def test_github_capped(github: Router) -> None:
+    view = draw(github, max_nodes=30).view
+    tree = [node for node in view.nodes if node.kind != "summary"]
+    summaries = [node for node in view.nodes if node.kind == "summary"]
+    assert len(tree) == 30
+    assert len(summaries) == 13
+    hidden = sum(int(re.fullmatch(r"\+(\d+) more nodes?", s.text)[1]) for s in summaries)  # type: ignore[index]
+    assert hidden == 170 - 30
+    shown = sum(len(node.routes) for node in tree)
+    assert sum(int(s.routes[0].split()[0]) for s in summaries if s.routes) == 203 - shown
+    # Every summary hangs under a drawn node, after that node's drawn children.
+    ids = {node.id for node in tree}
+    assert all(edge.tail in ids for edge in view.edges)
+
+
+def test_steps_replay_a_router(github: Router) -> None:
+    pictures = draw_steps(github)
+    assert len(pictures) == 203
+    last = GITHUB_ROUTES.read_text().splitlines()[-1]
+    assert pictures[-1].view.caption == f"step 203/203: {last}"
+    final = [(n.text, n.path, n.routes) for n in pictures[-1].view.nodes]
+    assert final == [(n.text, n.path, n.routes) for n in draw(github).view.nodes]
+    # Every insertion adds a node or changes one (a new route on it, or a split).
+    assert all(any(n.state for n in picture.view.nodes) for picture in pictures)
+
+
+def test_steps_of_routes_given_as_text() -> None:
+    pictures = draw_steps(["/users/events", "POST /users/events", "/users/{id:int}", "/users/"])
+    assert [[(n.text, n.routes, n.state) for n in p.view.nodes] for p in pictures] == [
+        [("root", (), "added"), ("users/events", ("GET r1",), "added")],
+        [("root", (), None), ("users/events", ("GET r1", "POST r2"), "changed")],
+        [("root", (), None), ("users", (), "added"), ("events", ("GET r1", "POST r2"), "changed"),
+         ("{id:int}", ("GET r3",), "added")],
+        [("root", (), None), ("users", (), None), ("/", ("GET r4",), "added"),
+         ("events", ("GET r1", "POST r2"), None), ("{id:int}", ("GET r3",), None)],
+    ]  # fmt: skip
+
+
+def test_steps_refuse_what_is_not_a_route() -> None:
+    with pytest.raises(DrawError) as caught:
+        draw_steps(["users"])
+    assert str(caught.value) == (
+        "route='users' is not a request: write it as 'GET /users/42' "
+        "(a method, a space, a path starting with '/')"
+    )
+
+
+@pytest.mark.parametrize("engine", ["pygraphviz", pytest.param("dot", marks=needs_dot)])
+def test_github_tree_renders(
+    github: Router, engine: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Real SVG of the whole tree; the time is printed (pytest -s), never asserted."""
+    if engine == "pygraphviz":
+        monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` anywhere
+    picture = draw(github, engine=engine)
+    started = time.perf_counter()
+    svg = picture.svg()
+    elapsed = time.perf_counter() - started
+    print(f"\nGitHub tree (170 nodes, 203 routes): SVG with {engine} in {elapsed:.3f} s")
+    texts = svg_texts(svg)
+    assert "gitignore/templates" in texts and "GET r1" in texts

@@ -9,7 +9,8 @@ stacked top to bottom in the order the router tries them. The shape says the kin
 - ellipse, blue: a parameter, ``{name:converter}``;
 - hexagon, amber: a segment mixing text and parameters, ``{name}.{ext}``;
 - octagon, pink: a catch-all, ``{rest:path}``;
-- a thick border and extra lines (``GET, HEAD user``): routes end there.
+- a thick border and extra lines (``GET, HEAD user``): routes end there;
+- a dashed note (``+12 more nodes``): what ``max_nodes`` left out below that parent.
 
 With ``highlight="GET /users/42"`` the lookup from ``router.explain`` is drawn over it: visited
 nodes and edges blue, numbered by step, backtracks orange, rejections dashed red, the
@@ -40,7 +41,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .render import FORMATS, render
+from .render import FORMATS
+from .render import render as render_dot
 from .treeview import DrawError, TreeView, ViewNode, mark_changes, tree_view
 
 if TYPE_CHECKING:
@@ -124,7 +126,7 @@ class Drawing:
         """The picture as bytes in ``format`` (svg, png or pdf)."""
         key = (self.engine, format)
         if key not in self._rendered:
-            self._rendered[key] = render(self.source, format, engine=self.engine)
+            self._rendered[key] = render_dot(self.source, format, engine=self.engine)
         return self._rendered[key]
 
     def svg(self) -> str:
@@ -202,13 +204,14 @@ def to_digraph(view: TreeView) -> graphviz.Digraph:
     graph.attr("edge", fontname=_FONT, fontsize="9", arrowsize="0.6", color="#6b7280")
     if view.caption:
         graph.attr(label=_dot_text([view.caption]), labelloc="t", labeljust="l", fontname=_FONT)
+    steps = {}
     for node in view.nodes:
         graph.node(node.id, **_node_attrs(node))
+        steps[node.id] = ", ".join(map(str, node.steps))
     for edge in view.edges:
         attrs = dict(_EDGE_STYLE.get(edge.state or "", {}))
-        steps = _steps_of(view, edge.head)
-        if steps:
-            attrs["label"] = steps
+        if steps[edge.head]:  # the lookup's step numbers, on the edge that led there
+            attrs["label"] = steps[edge.head]
             attrs["fontcolor"] = attrs.get("color", "#000000")
         graph.edge(edge.tail, edge.head, **attrs)
     return graph
@@ -225,13 +228,6 @@ def _node_attrs(node: ViewNode) -> dict[str, str]:
     if node.kind == "static" and "style" in _STATE_STYLE.get(node.state or "", {}):
         attrs["style"] = "rounded," + attrs["style"]
     return attrs
-
-
-def _steps_of(view: TreeView, node_id: str) -> str:
-    for node in view.nodes:
-        if node.id == node_id:
-            return ", ".join(map(str, node.steps))
-    return ""
 
 
 def _dot_text(lines: Iterable[str]) -> str:

@@ -77,10 +77,11 @@ class Trace:
     any; ``duration`` is the time from the call to the app's return, in seconds.
     """
 
-    __slots__ = ("_start", "duration", "error", "events", "scope")
+    __slots__ = ("_given", "_start", "duration", "error", "events", "scope")
 
     def __init__(self, scope: Scope) -> None:
-        self.scope: Scope = dict(scope)
+        self._given = scope  # what the app gets (and may add to, e.g. path_params)
+        self.scope: Scope = dict(scope)  # what the server sent
         self.events: list[TraceEvent] = []
         self.error: str | None = None
         self.duration: float | None = None
@@ -107,7 +108,7 @@ class Trace:
             await send(message)
 
         try:
-            await app(self.scope, traced_receive, traced_send)
+            await app(self._given, traced_receive, traced_send)
         except BaseException as exc:
             self.error = repr(exc)
             raise

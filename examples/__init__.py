@@ -1,0 +1,1 @@
+"""Small apps that the command line, the README and the notebooks use as examples."""

@@ -390,4 +390,7 @@ async def _parse_multipart(request: Request, content_type: str) -> FormData:
         parser.finalize()
     except FormParserError as exc:
         raise HTTPException(400, f"invalid multipart body: {exc}") from None
+    for _, value in items:
+        if isinstance(value, UploadFile):
+            value.file.seek(0)  # ready to read from the start
     return FormData(items)

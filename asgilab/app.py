@@ -1,0 +1,554 @@
+"""The App: what happens between a request arriving and its response leaving.
+
+An :class:`App` is an ASGI application. For each HTTP request it
+
+1. asks its :class:`~asgilab.router.Router` for a route matching path and method,
+   and calls the handler with a :class:`~asgilab.request.Request` and the path
+   parameters the handler declares (``async def user(request, user_id: int)``);
+2. turns what the handler returned into a response: a ``Response`` as is,
+   ``dict``/``list`` as JSON, ``str`` as text, ``bytes`` as octet-stream, ``None``
+   as 204;
+3. when no route matches, answers in this order: a 308 redirect to the other
+   trailing-slash form if *that* has a route for the method; 405 with ``Allow``
+   (or, for OPTIONS, an automatic 204 with ``Allow``) if the path exists for other
+   methods; else 404;
+4. turns exceptions into responses: ``HTTPException`` into its status, anything
+   registered with :meth:`App.exception_handler` into what that handler returns,
+   anything else into a plain 500 (logged; the traceback shown only with
+   ``debug=True``);
+5. after the response is sent, hands background tasks to its runner.
+
+It also speaks the ASGI lifespan protocol (startup, shutdown, state for every
+request, a drain of background work) and wraps itself in middleware.
+
+>>> app = App()
+>>> @app.get("/users/{user_id:int}")
+... async def user(request, user_id: int):
+...     return {"id": user_id}
+>>> app
+App(routes=1, middleware=[], debug=False)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import re
+import traceback
+from collections.abc import AsyncIterator, Callable, Mapping
+from types import EllipsisType
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from .background import BackgroundRunner, run_sync
+from .datastructures import State
+from .errors import AsgilabError, HTTPException, InvalidPath
+from .middleware import FunctionMiddleware, Middleware, MiddlewareFunction, build_stack
+from .request import DEFAULT_MAX_BODY_SIZE, Request
+from .responses import JSONResponse, PlainTextResponse, Response, _json_encoder
+from .router import Route, Router
+from .types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["App", "InvalidHandler", "InvalidReturn", "Lifespan"]
+
+logger = logging.getLogger("asgilab.app")
+
+F = TypeVar("F", bound=Callable[..., Any])
+Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Mapping[str, Any] | None]]
+ExceptionHandler = Callable[[Request, Exception], Any]
+
+
+class InvalidHandler(AsgilabError, TypeError):
+    """A handler's signature does not fit its route (it requires a parameter the path lacks)."""
+
+
+class InvalidReturn(AsgilabError, TypeError):
+    """A handler returned something the App cannot send (the client gets a 500)."""
+
+
+# PERF: the headers of the two commonest answers, built once. The list sent is new
+# per response (content-length varies), the tuples are shared.
+_TEXT = (b"content-type", b"text/plain; charset=utf-8")
+_JSON = (b"content-type", b"application/json")
+_PARAM_NAME = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
+
+# How a handler wants its path parameters: not at all, all of them, or some by name.
+_NONE, _ALL, _SOME = 0, 1, 2
+
+
+class _Endpoint:
+    """A route's handler, inspected once at registration so a request does no inspection."""
+
+    __slots__ = ("func", "is_async", "max_body_size", "mode", "name", "takes_request", "wanted")
+
+    def __init__(self, route: Route, default_max_body_size: int | None) -> None:
+        func = route.endpoint
+        self.func = func
+        self.name = getattr(func, "__qualname__", repr(func))
+        self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+            getattr(func, "__call__", None)  # noqa: B004 -- an object with an async __call__
+        )
+        self.max_body_size = route.extras.get("max_body_size", default_max_body_size)
+        try:
+            parameters = list(inspect.signature(func).parameters.values())
+        except (TypeError, ValueError):  # a builtin without a signature: give it the request
+            parameters = []
+            self.takes_request, self.mode = True, _NONE
+            self.wanted: frozenset[str] = frozenset()
+            return
+        # The first positional parameter receives the Request; a handler without
+        # parameters (``async def health(): ...``) is called without one.
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        self.takes_request = bool(parameters) and parameters[0].kind in positional
+        rest = parameters[1:] if self.takes_request else parameters
+        route_params = set(_PARAM_NAME.findall(route.path))
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in rest):
+            self.mode, self.wanted = _ALL, frozenset(route_params)
+            return
+        names = {p.name for p in rest if p.kind is not inspect.Parameter.VAR_POSITIONAL}
+        missing = [
+            p.name
+            for p in rest
+            if p.name not in route_params
+            and p.default is inspect.Parameter.empty
+            and p.kind not in (inspect.Parameter.VAR_POSITIONAL,)
+        ]
+        if missing:
+            known = ", ".join(sorted(route_params)) or "none"
+            raise InvalidHandler(
+                f"handler {self.name}{inspect.signature(func)} requires {', '.join(missing)}, "
+                f"which route {route.path!r} does not provide (its parameters: {known}); "
+                "rename the parameter or give it a default"
+            )
+        self.wanted = frozenset(names & route_params)
+        if not self.wanted:
+            self.mode = _NONE
+        elif self.wanted == route_params:
+            self.mode = _ALL
+        else:
+            self.mode = _SOME
+
+    async def __call__(self, request: Request, params: Mapping[str, Any]) -> Any:
+        mode = self.mode
+        if mode == _ALL:
+            kwargs = params
+        elif mode == _NONE:
+            kwargs = {}
+        else:
+            kwargs = {k: v for k, v in params.items() if k in self.wanted}
+        args = (request,) if self.takes_request else ()
+        if self.is_async:
+            return await self.func(*args, **kwargs)
+        return await run_sync(self.func, *args, **kwargs)
+
+
+class App:
+    """An ASGI application with a router, error handling, middleware and a lifespan.
+
+    ``max_body_size`` (bytes, None for no limit) applies to every route unless the
+    route sets its own (``@app.post("/upload", max_body_size=50_000_000)``).
+    ``redirect_slashes`` turns the 308 trailing-slash redirect on or off.
+    ``background_limit`` caps how many background tasks run at once and
+    ``shutdown_timeout`` is how long shutdown waits for them.
+    """
+
+    def __init__(
+        self,
+        *,
+        debug: bool = False,
+        lifespan: Lifespan | None = None,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        redirect_slashes: bool = True,
+        background_limit: int = 100,
+        shutdown_timeout: float = 30.0,
+        router: Router | None = None,
+    ) -> None:
+        self.debug = debug
+        self.lifespan = lifespan
+        self.max_body_size = max_body_size
+        self.redirect_slashes = redirect_slashes
+        self.shutdown_timeout = shutdown_timeout
+        self.router = router if router is not None else Router()
+        self.background = BackgroundRunner(limit=background_limit)
+        self.user_middleware: list[Middleware] = []
+        self.exception_handlers: dict[type[BaseException] | int, ExceptionHandler] = {}
+        # id(route) -> its inspected handler. Keyed by identity: a Route's extras may
+        # be a dict, so Routes need not be hashable.
+        self._endpoints: dict[int, _Endpoint] = {}
+        # What the lifespan yielded, for servers whose scope has no "state" to carry it.
+        self._state: dict[str, Any] | None = None
+        self._call: ASGIApp = self._build_stack
+
+    # -- registration ----------------------------------------------------------------
+
+    def route(
+        self,
+        path: str,
+        methods: list[str] | None = None,
+        *,
+        name: str | None = None,
+        max_body_size: int | EllipsisType | None = ...,
+        extras: Mapping[str, Any] | None = None,
+    ) -> Callable[[F], F]:
+        """Register the decorated handler for ``path`` and ``methods`` (default GET).
+
+        ``max_body_size`` overrides the App's body limit for this route (None: no
+        limit); it is kept in ``route.extras`` with any other ``extras``.
+        """
+        route_extras = dict(extras or {})
+        if max_body_size is not ...:
+            route_extras["max_body_size"] = max_body_size
+
+        def decorator(func: F) -> F:
+            route = self.router.add(path, func, methods=methods, name=name, extras=route_extras)
+            self._compile(route)
+            return func
+
+        return decorator
+
+    def get(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register a GET (and so HEAD) handler."""
+        return self.route(path, ["GET"], **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register a POST handler."""
+        return self.route(path, ["POST"], **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register a PUT handler."""
+        return self.route(path, ["PUT"], **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register a PATCH handler."""
+        return self.route(path, ["PATCH"], **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register a DELETE handler."""
+        return self.route(path, ["DELETE"], **options)
+
+    def include(self, router: Router, prefix: str = "") -> None:
+        """Add every route of ``router`` under ``prefix``; handlers are checked now."""
+        self.router.include(router, prefix=prefix)
+        for route in self.router.routes:
+            if id(route) not in self._endpoints:
+                self._compile(route)
+
+    def url_for(self, name: str, /, **params: Any) -> str:
+        """The path of the route called ``name``, e.g. ``app.url_for("user", user_id=42)``."""
+        return self.router.url_for(name, **params)
+
+    def exception_handler(self, key: type[BaseException] | int) -> Callable[[F], F]:
+        """Register ``handler(request, exc)`` for an exception class or an HTTP status code.
+
+        A status code handles ``HTTPException`` with that status (404 and 405 from
+        routing included); 500 (or ``Exception``) handles unexpected errors.
+        """
+
+        def decorator(func: F) -> F:
+            self.add_exception_handler(key, func)
+            return func
+
+        return decorator
+
+    def add_exception_handler(
+        self, key: type[BaseException] | int, handler: ExceptionHandler
+    ) -> None:
+        """Non-decorator form of :meth:`exception_handler`."""
+        self.exception_handlers[key] = handler
+
+    def add_middleware(self, cls: Callable[..., ASGIApp], **options: Any) -> None:
+        """Add a pure ASGI middleware ``cls(app, **options)``; the last added is outermost."""
+        if self._call != self._build_stack:
+            raise AsgilabError(
+                f"cannot add middleware {getattr(cls, '__name__', cls)!r}: the app has "
+                "already served a request; add middleware before serving"
+            )
+        self.user_middleware.append(Middleware(cls, dict(options)))
+
+    def middleware(self, func: MiddlewareFunction) -> MiddlewareFunction:
+        """Register ``async def mw(request, call_next)`` as a layer (last added: outermost).
+
+        See :mod:`asgilab.middleware` for the order and for what ``call_next`` returns.
+        """
+        self.add_middleware(FunctionMiddleware, dispatch=func)
+        return func
+
+    def _compile(self, route: Route) -> _Endpoint:
+        endpoint = _Endpoint(route, self.max_body_size)
+        self._endpoints[id(route)] = endpoint
+        return endpoint
+
+    # -- ASGI ------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope_type = scope["type"]
+        if scope_type == "http":
+            scope["app"] = self
+            if self._state is not None and "state" not in scope:
+                scope["state"] = dict(self._state)
+            await self._call(scope, receive, send)
+        elif scope_type == "lifespan":
+            await self._lifespan(scope, receive, send)
+        elif scope_type == "websocket":
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 1000, "reason": "no websocket routes"})
+        else:
+            raise AsgilabError(f"unsupported ASGI scope type {scope_type!r}")
+
+    async def _build_stack(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Built on the first request so middleware can be added up to then.
+        if self.user_middleware:
+            self._call = _ErrorLayer(build_stack(self._handle, self.user_middleware), self)
+        else:
+            self._call = self._handle
+        await self._call(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Route one request and send its response: the hot path, kept flat on purpose."""
+        method = scope["method"]
+        raw = scope.get("raw_path")
+        try:
+            path = raw.decode() if raw is not None else quote(scope["path"])
+        except UnicodeDecodeError:
+            await PlainTextResponse("path is not valid UTF-8", 400)(scope, receive, send)
+            return
+        root_path = scope.get("root_path")
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :] or "/"
+        try:
+            match = self.router.match(method, path)
+        except InvalidPath as exc:
+            await PlainTextResponse(f"invalid path: {exc}", 400)(scope, receive, send)
+            return
+        if match is None:
+            await self._no_route(scope, receive, send, method, path)
+            return
+
+        route = match.route
+        endpoint = self._endpoints.get(id(route)) or self._compile(route)
+        params = match.params
+        scope["path_params"] = params
+        request = Request(scope, receive, endpoint.max_body_size)
+        # PERF: the common results (str, dict, list) are sent straight from here with
+        # prebuilt content-type headers, without building a Response object.
+        body: bytes | None = None
+        try:
+            result = await endpoint(request, params)
+            kind = type(result)
+            if kind is str:
+                body = result.encode()
+                content_type = _TEXT
+            elif kind is dict or kind is list:
+                body = _json_encoder.encode(result).encode()
+                content_type = _JSON
+            else:
+                response = self._to_response(result, endpoint.name)
+        except Exception as exc:
+            body = None
+            response = await self._error_response(request, exc)
+        if body is not None:
+            headers = [content_type, (b"content-length", b"%d" % len(body))]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+        else:
+            try:
+                await response(scope, receive, send)
+            except Exception:
+                logger.exception(
+                    "%s %s: error while sending the response of %s", method, path, endpoint.name
+                )
+                raise
+        if request._background is not None or request._form is not None:
+            await self._after(request)
+
+    async def _after(self, request: Request) -> None:
+        if request._background is not None and request._background.tasks:
+            self.background.submit(request._background)
+        await request.close()
+
+    def _to_response(self, result: Any, name: str) -> Response:
+        if isinstance(result, Response):
+            return result
+        if result is None:
+            return Response(status_code=204)
+        if isinstance(result, dict | list):
+            return JSONResponse(result)
+        if isinstance(result, str):
+            return PlainTextResponse(result)
+        if isinstance(result, bytes):
+            return Response(result, media_type="application/octet-stream")
+        raise InvalidReturn(
+            f"handler {name} returned {type(result).__name__}; return a Response, "
+            "dict, list, str, bytes or None"
+        )
+
+    async def _no_route(
+        self, scope: Scope, receive: Receive, send: Send, method: str, path: str
+    ) -> None:
+        """No route for this method and path: 308, 405 / automatic OPTIONS, or 404."""
+        router = self.router
+        try:
+            if self.redirect_slashes:
+                other = router.redirect_slash(method, path)
+                if other is not None:
+                    location = quote(scope.get("root_path", "")) + quote(
+                        other, safe="/%:@!$&'()*+,;=-._~"
+                    )
+                    # NOTE: "//evil.example" (or "/\\evil.example") in a Location is a
+                    # URL on another host: never redirect there, answer as if no slash rule.
+                    if not location.startswith(("//", "/\\")):
+                        query = scope.get("query_string") or b""
+                        if query:
+                            location += "?" + query.decode("latin-1")
+                        response = Response(status_code=308, headers={"location": location})
+                        await response(scope, receive, send)
+                        return
+            allowed = router.allowed_methods(path)
+        except InvalidPath as exc:
+            await PlainTextResponse(f"invalid path: {exc}", 400)(scope, receive, send)
+            return
+        if allowed:
+            allow = ", ".join(sorted(allowed | {"OPTIONS"}))
+            if method == "OPTIONS":
+                await Response(status_code=204, headers={"allow": allow})(scope, receive, send)
+                return
+            error = HTTPException(405, headers={"allow": allow})
+        else:
+            error = HTTPException(404)
+        request = Request(scope, receive, self.max_body_size)
+        response = await self._error_response(request, error)
+        await response(scope, receive, send)
+
+    # -- errors ----------------------------------------------------------------------
+
+    def _find_handler(self, exc: BaseException) -> ExceptionHandler | None:
+        handlers = self.exception_handlers
+        if not handlers:
+            return None
+        if isinstance(exc, HTTPException) and exc.status_code in handlers:
+            return handlers[exc.status_code]
+        for cls in type(exc).__mro__:
+            if cls in handlers:
+                return handlers[cls]
+        if not isinstance(exc, HTTPException):
+            return handlers.get(500)
+        return None
+
+    async def _error_response(self, request: Request, exc: Exception) -> Response:
+        """The response for an exception a handler (or middleware) raised."""
+        handler = self._find_handler(exc)
+        if handler is not None:
+            try:
+                if inspect.iscoroutinefunction(handler):
+                    result = await handler(request, exc)
+                else:
+                    result = handler(request, exc)
+                name = getattr(handler, "__qualname__", repr(handler))
+                return self._to_response(result, name)
+            except Exception as handler_exc:
+                logger.exception("exception handler %r itself failed", handler)
+                exc = handler_exc
+        if isinstance(exc, HTTPException):
+            status = exc.status_code
+            if status in (204, 304) or status < 200:
+                return Response(status_code=status, headers=exc.headers)
+            return PlainTextResponse(exc.detail, status, headers=exc.headers)
+        logger.error(
+            "%s %s: unhandled %s", request.method, request.path, type(exc).__name__, exc_info=exc
+        )
+        if self.debug:
+            text = "".join(traceback.format_exception(exc))
+            return PlainTextResponse(f"500 Internal Server Error\n\n{text}", 500)
+        return PlainTextResponse("Internal Server Error", 500)
+
+    # -- lifespan --------------------------------------------------------------------
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the ASGI lifespan protocol: startup, wait, drain background work, shutdown."""
+        started = False
+        await receive()  # lifespan.startup
+        try:
+            async with self._lifespan_context() as state:
+                if state is not None:
+                    if not isinstance(state, Mapping):
+                        raise AsgilabError(
+                            f"the lifespan yielded {type(state).__name__}; yield a dict "
+                            "(its keys become request.state attributes) or None"
+                        )
+                    if "state" in scope:
+                        # The server copies this into each request's scope["state"].
+                        scope["state"].update(state)
+                    else:
+                        self._state = dict(state)
+                await send({"type": "lifespan.startup.complete"})
+                started = True
+                await receive()  # lifespan.shutdown
+                # Drain while the lifespan's resources (a db pool...) still exist.
+                await self.background.drain(self.shutdown_timeout)
+        except BaseException as exc:
+            message = "".join(traceback.format_exception(exc))
+            if started:
+                logger.error("lifespan shutdown failed", exc_info=exc)
+                await send({"type": "lifespan.shutdown.failed", "message": message})
+            else:
+                logger.error("lifespan startup failed", exc_info=exc)
+                await send({"type": "lifespan.startup.failed", "message": message})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
+
+    @contextlib.asynccontextmanager
+    async def _lifespan_context(self) -> AsyncIterator[Mapping[str, Any] | None]:
+        if self.lifespan is None:
+            yield None
+        else:
+            async with self.lifespan(self) as state:
+                yield state
+
+    @property
+    def state(self) -> State:
+        """What the lifespan yielded, when the server keeps no per-request state."""
+        if self._state is None:
+            self._state = {}
+        return State(self._state)
+
+    def __repr__(self) -> str:
+        layers = [repr(m) for m in self.user_middleware]
+        return f"App(routes={len(self.router.routes)}, middleware={layers}, debug={self.debug})"
+
+
+class _ErrorLayer:
+    """The outermost layer when middleware exists: errors escaping a middleware become 500s.
+
+    It watches whether the response has started: before, it can still answer with
+    an error page; after, the only honest thing is to let the server close the
+    connection, so it logs and re-raises.
+    """
+
+    def __init__(self, app: ASGIApp, owner: App) -> None:
+        self.app = app
+        self.owner = owner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                logger.error(
+                    "%s %s: error after the response started; closing the connection",
+                    scope.get("method"),
+                    scope.get("path"),
+                    exc_info=exc,
+                )
+                raise
+            request = Request(scope, receive, self.owner.max_body_size)
+            response = await self.owner._error_response(request, exc)
+            await response(scope, receive, send)

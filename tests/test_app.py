@@ -1,0 +1,651 @@
+"""The App through httpx's ASGI transport: handlers, return values, the outcome order
+(200 / 308 / 405 / OPTIONS / 404), HEAD, errors and exception handlers, body limits,
+background tasks and middleware order. One rule per test, status, headers and body."""
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+import httpx
+import pytest
+
+from asgilab.app import App, InvalidHandler
+from asgilab.errors import AsgilabError, HTTPException
+from asgilab.request import Request
+from asgilab.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from asgilab.router import Router
+from asgilab.types import ASGIApp, Receive, Scope, Send
+
+
+def call(app: ASGIApp, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.request(method, url, **kwargs)
+
+    return asyncio.run(go())
+
+
+def make_app(**options: Any) -> App:
+    app = App(**options)
+
+    @app.get("/")
+    async def index(request: Request) -> str:
+        return "home"
+
+    @app.get("/users/{user_id:int}", name="user")
+    async def user(request: Request, user_id: int) -> dict[str, Any]:
+        return {"id": user_id, "params": request.path_params}
+
+    @app.route("/items", methods=["GET", "POST"])
+    async def items(request: Request) -> list[int]:
+        return [1, 2]
+
+    @app.get("/docs/")
+    async def docs(request: Request) -> str:
+        return "docs"
+
+    @app.post("/echo")
+    async def echo(request: Request) -> Any:
+        return await request.json()
+
+    return app
+
+
+APP = make_app()
+
+
+# -- handlers and return values ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("result", "status", "content_type", "body"),
+    [
+        ({"a": 1}, 200, "application/json", b'{"a":1}'),
+        ([1, "é"], 200, "application/json", '[1,"é"]'.encode()),
+        ("text", 200, "text/plain; charset=utf-8", b"text"),
+        (b"\x00bin", 200, "application/octet-stream", b"\x00bin"),
+        (None, 204, None, b""),
+        (PlainTextResponse("made", 201), 201, "text/plain; charset=utf-8", b"made"),
+    ],
+)
+def test_return_values(result: Any, status: int, content_type: str | None, body: bytes) -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> Any:
+        return result
+
+    reply = call(app, "GET", "/")
+    assert reply.status_code == status
+    assert reply.headers.get("content-type") == content_type
+    assert reply.content == body
+    if status != 204:
+        assert reply.headers["content-length"] == str(len(body))
+    else:
+        assert "content-length" not in reply.headers
+
+
+def test_unsupported_return_value_is_500_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> Any:
+        return 42
+
+    with caplog.at_level(logging.ERROR, "asgilab.app"):
+        reply = call(app, "GET", "/")
+    assert (reply.status_code, reply.text) == (500, "Internal Server Error")
+    assert str(caplog.records[0].exc_info[1]) == (  # type: ignore[index]
+        "handler test_unsupported_return_value_is_500_and_logged.<locals>.handler returned "
+        "int; return a Response, dict, list, str, bytes or None"
+    )
+
+
+def test_path_params_passed_by_name_and_in_request() -> None:
+    reply = call(APP, "GET", "/users/42")
+    assert reply.status_code == 200
+    assert reply.json() == {"id": 42, "params": {"user_id": 42}}
+
+
+def test_handler_may_declare_some_params_or_none() -> None:
+    app = App()
+
+    @app.get("/a/{x}/{y:int}")
+    async def some(request: Request, y: int) -> dict[str, Any]:
+        return {"y": y, "all": request.path_params}
+
+    @app.get("/b/{x}")
+    async def kw(request: Request, **params: Any) -> dict[str, Any]:
+        return params
+
+    @app.get("/health")
+    async def bare() -> str:
+        return "ok"
+
+    assert call(app, "GET", "/a/s/3").json() == {"y": 3, "all": {"x": "s", "y": 3}}
+    assert call(app, "GET", "/b/z").json() == {"x": "z"}
+    assert call(app, "GET", "/health").text == "ok"
+
+
+def test_handler_requiring_an_unknown_param_fails_at_registration() -> None:
+    app = App()
+    with pytest.raises(InvalidHandler) as info:
+
+        @app.get("/users/{user_id:int}")
+        async def user(request: Request, uid: int) -> None: ...
+
+    assert str(info.value) == (
+        "handler test_handler_requiring_an_unknown_param_fails_at_registration.<locals>.user"
+        "(request: asgilab.request.Request, uid: int) -> None requires uid, which route "
+        "'/users/{user_id:int}' does not provide (its parameters: user_id); rename the "
+        "parameter or give it a default"
+    )
+
+
+def test_sync_handlers_run_in_a_thread() -> None:
+    app = App()
+    loop_thread = threading.get_ident()
+
+    @app.get("/")
+    def blocking(request: Request) -> dict[str, bool]:
+        return {"off_loop": threading.get_ident() != loop_thread}
+
+    assert call(app, "GET", "/").json() == {"off_loop": True}
+
+
+def test_url_for() -> None:
+    assert APP.url_for("user", user_id=7) == "/users/7"
+
+
+def test_include_router_with_prefix() -> None:
+    app = App()
+    api = Router()
+
+    @api.get("/ping/{n:int}")
+    async def ping(request: Request, n: int) -> dict[str, int]:
+        return {"pong": n}
+
+    app.include(api, prefix="/api")
+    reply = call(app, "GET", "/api/ping/3")
+    assert (reply.status_code, reply.json()) == (200, {"pong": 3})
+
+
+# -- the outcome order ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "status", "headers", "body"),
+    [
+        ("GET", "/users/1", 200, {}, None),
+        ("GET", "/docs", 308, {"location": "/docs/"}, b""),
+        ("GET", "/docs?x=1&y=%20", 308, {"location": "/docs/?x=1&y=%20"}, b""),
+        ("GET", "/items/", 308, {"location": "/items"}, b""),
+        ("POST", "/items/", 308, {"location": "/items"}, b""),
+        ("DELETE", "/items/", 404, {}, b"Not Found"),  # no DELETE on either form
+        ("POST", "/users/1", 405, {"allow": "GET, HEAD, OPTIONS"}, b"Method Not Allowed"),
+        ("OPTIONS", "/users/1", 204, {"allow": "GET, HEAD, OPTIONS"}, b""),
+        ("OPTIONS", "/items", 204, {"allow": "GET, HEAD, OPTIONS, POST"}, b""),
+        ("GET", "/users/abc", 404, {}, b"Not Found"),
+        ("GET", "/nothing", 404, {}, b"Not Found"),
+        ("OPTIONS", "/nothing", 404, {}, b"Not Found"),
+        ("GET", "/", 200, {}, b"home"),
+    ],
+)
+def test_outcome_order(
+    method: str, url: str, status: int, headers: dict[str, str], body: bytes | None
+) -> None:
+    reply = call(APP, method, url)
+    assert reply.status_code == status
+    for name, value in headers.items():
+        assert reply.headers[name] == value
+    if body is not None:
+        assert reply.content == body
+
+
+def test_redirect_keeps_the_raw_encoding() -> None:
+    app = App()
+
+    @app.get("/files/{name}/")
+    async def files(request: Request, name: str) -> str:
+        return name
+
+    reply = call(app, "GET", "/files/a%2Fb%20c")
+    assert reply.status_code == 308
+    assert reply.headers["location"] == "/files/a%2Fb%20c/"
+    assert call(app, "GET", "/files/a%2Fb%20c/").text == "a/b c"
+
+
+class SlashyRouter(Router):
+    """A router whose slash rule proposes a given path, to test the App's guard alone."""
+
+    def __init__(self, proposal: str) -> None:
+        super().__init__()
+        self.proposal = proposal
+
+    def redirect_slash(self, method: str, path: str) -> str | None:
+        return self.proposal
+
+
+def test_redirect_never_to_another_host() -> None:
+    # "//evil.example" in a Location is a URL on another host (an open redirect).
+    reply = call(App(router=SlashyRouter("//evil.example")), "GET", "/x")
+    assert reply.status_code == 404
+    assert "location" not in reply.headers
+
+
+def test_redirect_escapes_a_backslash() -> None:
+    # Browsers read "/\\host" like "//host"; percent-encoded it is a plain path segment.
+    reply = call(App(router=SlashyRouter("/\\evil.example")), "GET", "/x")
+    assert reply.status_code == 308
+    assert reply.headers["location"] == "/%5Cevil.example"
+
+
+def test_redirect_can_be_switched_off() -> None:
+    reply = call(make_app(redirect_slashes=False), "GET", "/docs")
+    assert reply.status_code == 404
+
+
+def test_head_is_get_without_body() -> None:
+    get = call(APP, "GET", "/users/5")
+    head = call(APP, "HEAD", "/users/5")
+    assert head.status_code == get.status_code == 200
+    assert head.headers == get.headers
+    assert head.content == b""
+
+
+def test_head_of_a_response_object() -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> Response:
+        return JSONResponse({"a": 1}, headers={"x-a": "1"})
+
+    head = call(app, "HEAD", "/")
+    assert (head.status_code, head.headers["content-length"], head.content) == (200, "7", b"")
+
+
+def test_invalid_percent_encoding_is_400() -> None:
+    reply = call(APP, "GET", "/users/%ZZ")
+    assert reply.status_code == 400
+    assert reply.text.startswith("invalid path: ")
+
+
+def test_path_not_utf8_is_400() -> None:
+    async def go() -> list[Any]:
+        sent: list[Any] = []
+
+        async def receive() -> Any:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/\udcff",
+            "raw_path": b"/\xff",
+            "query_string": b"",
+            "headers": [],
+        }
+        await APP(scope, receive, send)
+        return sent
+
+    start, body = asyncio.run(go())
+    assert start["status"] == 400
+    assert body["body"] == b"path is not valid UTF-8"
+
+
+def test_root_path_is_stripped_for_routing() -> None:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=APP, root_path="/api")
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.get("/api/users/9")
+
+    reply = asyncio.run(go())
+    assert reply.status_code == 200
+    assert reply.json()["id"] == 9
+
+
+# -- errors --------------------------------------------------------------------------------
+
+
+def test_http_exception_with_headers() -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> None:
+        raise HTTPException(401, "log in first", headers={"www-authenticate": "Bearer"})
+
+    reply = call(app, "GET", "/")
+    assert reply.status_code == 401
+    assert reply.headers["www-authenticate"] == "Bearer"
+    assert reply.text == "log in first"
+
+
+def test_unexpected_error_is_plain_500_without_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> None:
+        raise ValueError("secret detail")
+
+    with caplog.at_level(logging.ERROR, "asgilab.app"):
+        reply = call(app, "GET", "/")
+    assert reply.status_code == 500
+    assert reply.headers["content-type"] == "text/plain; charset=utf-8"
+    assert reply.text == "Internal Server Error"
+    assert caplog.records[0].getMessage() == "GET /: unhandled ValueError"
+
+
+def test_debug_shows_the_traceback() -> None:
+    app = App(debug=True)
+
+    @app.get("/")
+    async def handler(request: Request) -> None:
+        raise ValueError("secret detail")
+
+    reply = call(app, "GET", "/")
+    assert reply.status_code == 500
+    assert reply.text.startswith("500 Internal Server Error\n\nTraceback (most recent call last):")
+    assert reply.text.endswith("ValueError: secret detail\n")
+
+
+def test_exception_handlers_by_class_and_by_status() -> None:
+    app = App()
+
+    class OutOfStock(Exception):
+        pass
+
+    @app.exception_handler(OutOfStock)
+    async def out_of_stock(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": "out of stock"}, status_code=409)
+
+    @app.exception_handler(404)
+    def not_found(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": f"no {request.path}"}, status_code=404)
+
+    @app.exception_handler(Exception)
+    async def anything(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse(f"oops: {exc}", 500)
+
+    @app.get("/buy")
+    async def buy(request: Request) -> None:
+        raise OutOfStock
+
+    @app.get("/fail")
+    async def fail(request: Request) -> None:
+        raise RuntimeError("bad")
+
+    @app.get("/gone")
+    async def gone(request: Request) -> None:
+        raise HTTPException(404)
+
+    assert (r := call(app, "GET", "/buy")).status_code == 409 and r.json() == {
+        "error": "out of stock"
+    }
+    assert (r := call(app, "GET", "/nowhere")).status_code == 404 and r.json() == {
+        "error": "no /nowhere"
+    }
+    assert (r := call(app, "GET", "/gone")).status_code == 404 and r.json() == {"error": "no /gone"}
+    assert (r := call(app, "GET", "/fail")).status_code == 500 and r.text == "oops: bad"
+
+
+def test_failing_exception_handler_gives_plain_500() -> None:
+    app = App()
+
+    @app.exception_handler(ValueError)
+    async def broken(request: Request, exc: Exception) -> Response:
+        raise RuntimeError("handler bug")
+
+    @app.get("/")
+    async def handler(request: Request) -> None:
+        raise ValueError("x")
+
+    reply = call(app, "GET", "/")
+    assert (reply.status_code, reply.text) == (500, "Internal Server Error")
+
+
+def test_header_injection_in_a_handler_is_500_not_a_split_response() -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> Response:
+        return PlainTextResponse("x", headers={"x-next": request.query["next"]})
+
+    reply = call(app, "GET", "/", params={"next": "a\r\nSet-Cookie: evil=1"})
+    assert reply.status_code == 500
+    assert "set-cookie" not in reply.headers
+    assert reply.text == "Internal Server Error"
+
+
+def test_missing_and_bad_query_parameters_are_400() -> None:
+    app = App()
+
+    @app.get("/search")
+    async def search(request: Request) -> dict[str, Any]:
+        return {"q": request.query["q"], "page": request.query.get("page", 1, type=int)}
+
+    assert call(app, "GET", "/search?q=x").json() == {"q": "x", "page": 1}
+    assert (r := call(app, "GET", "/search")).status_code == 400
+    assert r.text == "missing query parameter 'q'"
+    assert (r := call(app, "GET", "/search?q=x&page=two")).status_code == 400
+    assert r.text == "query parameter 'page' must be int, got 'two'"
+
+
+def test_error_while_streaming_is_raised_to_the_server() -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> Response:
+        async def broken() -> Any:
+            yield b"start"
+            raise RuntimeError("mid-stream")
+
+        return StreamingResponse(broken())
+
+    with pytest.raises(RuntimeError, match="mid-stream"):
+        call(app, "GET", "/")
+
+
+# -- bodies ---------------------------------------------------------------------------------
+
+
+def test_json_in_and_out() -> None:
+    reply = call(APP, "POST", "/echo", json={"name": "Zoë", "n": [1, 2]})
+    assert reply.status_code == 200
+    assert reply.json() == {"name": "Zoë", "n": [1, 2]}
+
+
+def test_invalid_json_is_400() -> None:
+    reply = call(APP, "POST", "/echo", content=b"{nope")
+    assert reply.status_code == 400
+    assert reply.text == (
+        "invalid JSON: Expecting property name enclosed in double quotes at line 1 column 2"
+    )
+
+
+def test_body_limit_per_app_and_per_route() -> None:
+    app = App(max_body_size=10)
+
+    @app.post("/small")
+    async def small(request: Request) -> int:
+        return len(await request.body())  # type: ignore[return-value]
+
+    @app.post("/big", max_body_size=100)
+    async def big(request: Request) -> str:
+        return str(len(await request.body()))
+
+    reply = call(app, "POST", "/small", content=b"x" * 11)
+    assert reply.status_code == 413
+    assert reply.headers["connection"] == "close"
+    assert reply.text == "request body larger than the limit of 10 bytes"
+    assert call(app, "POST", "/big", content=b"x" * 50).text == "50"
+    assert call(app, "POST", "/big", content=b"x" * 101).status_code == 413
+
+
+def test_streamed_body_past_the_limit_is_413() -> None:
+    app = App(max_body_size=10)
+
+    @app.post("/")
+    async def upload(request: Request) -> str:
+        return str(len(await request.body()))
+
+    async def chunks() -> Any:
+        for _ in range(5):
+            yield b"xxxx"
+
+    reply = call(app, "POST", "/", content=chunks())
+    assert (reply.status_code, reply.text) == (
+        413,
+        "request body larger than the limit of 10 bytes",
+    )
+
+
+def test_form_upload() -> None:
+    app = App()
+
+    @app.post("/upload")
+    async def upload(request: Request) -> dict[str, Any]:
+        form = await request.form()
+        file = form["file"]
+        return {"title": form["title"], "name": file.filename, "data": (await file.read()).decode()}  # type: ignore[union-attr]
+
+    reply = call(app, "POST", "/upload", data={"title": "t"}, files={"file": ("a.txt", b"abc")})
+    assert reply.json() == {"title": "t", "name": "a.txt", "data": "abc"}
+
+
+# -- background tasks -------------------------------------------------------------------
+
+
+def test_background_tasks_run_after_the_response() -> None:
+    app = App()
+    events: list[str] = []
+
+    async def later(tag: str) -> None:
+        events.append(tag)
+
+    @app.post("/signup")
+    async def signup(request: Request) -> dict[str, str]:
+        request.background.add(later, "welcome mail")
+        return {"status": "ok"}
+
+    @app.get("/report")
+    async def report(request: Request) -> Response:
+        from asgilab.background import BackgroundTask
+
+        return PlainTextResponse("queued", background=BackgroundTask(later, "report"))
+
+    async def go() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.post("/signup")).json() == {"status": "ok"}
+            assert (await client.get("/report")).text == "queued"
+        await app.background.drain(5)
+
+    asyncio.run(go())
+    assert sorted(events) == ["report", "welcome mail"]
+
+
+# -- middleware ---------------------------------------------------------------------------
+
+
+def test_middleware_order_last_added_is_outermost() -> None:
+    app = App()
+    log: list[str] = []
+
+    @app.get("/")
+    async def index(request: Request) -> str:
+        log.append("handler")
+        return "ok"
+
+    def tracer(name: str) -> Any:
+        async def mw(request: Request, call_next: Any) -> Response:
+            log.append(f"{name} in")
+            response = await call_next(request)
+            log.append(f"{name} out")
+            response.headers.append("x-trace", name)
+            return response  # type: ignore[no-any-return]
+
+        return mw
+
+    app.middleware(tracer("first"))
+    app.middleware(tracer("second"))
+    reply = call(app, "GET", "/")
+    assert reply.text == "ok"
+    assert log == ["second in", "first in", "handler", "first out", "second out"]
+    assert reply.headers.get_list("x-trace") == ["first", "second"]
+
+
+def test_pure_asgi_middleware_with_options() -> None:
+    app = make_app()
+
+    class AddHeader:
+        def __init__(self, app: ASGIApp, name: str, value: str) -> None:
+            self.app, self.name, self.value = app, name.encode(), value.encode()
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            async def send_with_header(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message["headers"], (self.name, self.value)]
+                await send(message)
+
+            await self.app(scope, receive, send_with_header)
+
+    app.add_middleware(AddHeader, name="x-served-by", value="asgilab")
+    reply = call(app, "GET", "/")
+    assert (reply.text, reply.headers["x-served-by"]) == ("home", "asgilab")
+
+
+def test_starlette_cors_middleware() -> None:
+    from starlette.middleware.cors import CORSMiddleware
+
+    app = make_app()
+    app.add_middleware(CORSMiddleware, allow_origins=["https://a.example"])
+    reply = call(app, "GET", "/", headers={"origin": "https://a.example"})
+    assert reply.headers["access-control-allow-origin"] == "https://a.example"
+
+
+def test_error_in_middleware_is_500(caplog: pytest.LogCaptureFixture) -> None:
+    app = make_app()
+
+    @app.middleware
+    async def broken(request: Request, call_next: Any) -> Response:
+        raise KeyError("mw")
+
+    with caplog.at_level(logging.ERROR, "asgilab.app"):
+        reply = call(app, "GET", "/")
+    assert (reply.status_code, reply.text) == (500, "Internal Server Error")
+
+
+def test_http_exception_in_middleware_uses_its_status() -> None:
+    app = make_app()
+
+    @app.middleware
+    async def auth(request: Request, call_next: Any) -> Response:
+        if "authorization" not in request.headers:
+            raise HTTPException(401, "who are you?")
+        return await call_next(request)  # type: ignore[no-any-return]
+
+    reply = call(app, "GET", "/")
+    assert (reply.status_code, reply.text) == (401, "who are you?")
+    assert call(app, "GET", "/", headers={"authorization": "x"}).text == "home"
+
+
+def test_no_middleware_after_the_first_request() -> None:
+    app = make_app()
+    call(app, "GET", "/")
+    with pytest.raises(AsgilabError) as info:
+        app.add_middleware(object)  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "cannot add middleware 'object': the app has already served a request; "
+        "add middleware before serving"
+    )
+
+
+def test_repr() -> None:
+    app = make_app()
+    app.add_middleware(object, x=1)  # type: ignore[arg-type]
+    assert repr(app) == "App(routes=5, middleware=['Middleware(object, x=1)'], debug=False)"

@@ -1,0 +1,161 @@
+"""The ASGI lifespan protocol, driven message by message as a server would."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from asgilab.app import App
+from asgilab.background import BackgroundTask
+from asgilab.request import Request
+
+
+async def run_lifespan(app: App, scope: dict[str, Any], between: Any = None) -> list[Any]:
+    """Send startup, run ``between()`` if startup completed, send shutdown; return what app sent."""
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    sent: list[Any] = []
+    await inbox.put({"type": "lifespan.startup"})
+
+    async def receive() -> dict[str, Any]:
+        return await inbox.get()
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    task = asyncio.ensure_future(app(scope, receive, send))
+    while not sent and not task.done():
+        await asyncio.sleep(0)
+    if sent and sent[0]["type"] == "lifespan.startup.complete":
+        if between is not None:
+            await between()
+        await inbox.put({"type": "lifespan.shutdown"})
+    with contextlib.suppress(Exception):
+        await task
+    return sent
+
+
+def test_startup_and_shutdown_in_order() -> None:
+    events: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: App) -> AsyncIterator[None]:
+        events.append("startup")
+        yield
+        events.append("shutdown")
+
+    sent = asyncio.run(run_lifespan(App(lifespan=lifespan), {"type": "lifespan", "state": {}}))
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert events == ["startup", "shutdown"]
+
+
+def test_no_lifespan_function_still_completes() -> None:
+    sent = asyncio.run(run_lifespan(App(), {"type": "lifespan"}))
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def test_startup_failure_is_reported_with_the_message() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: App) -> AsyncIterator[None]:
+        raise ConnectionError("database unreachable")
+        yield
+
+    sent = asyncio.run(run_lifespan(App(lifespan=lifespan), {"type": "lifespan"}))
+    assert [m["type"] for m in sent] == ["lifespan.startup.failed"]
+    assert sent[0]["message"].endswith("ConnectionError: database unreachable\n")
+
+
+def test_shutdown_failure_is_reported() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: App) -> AsyncIterator[None]:
+        yield
+        raise RuntimeError("could not flush")
+
+    sent = asyncio.run(run_lifespan(App(lifespan=lifespan), {"type": "lifespan"}))
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.failed"]
+    assert sent[1]["message"].endswith("RuntimeError: could not flush\n")
+
+
+def test_yielding_a_non_mapping_fails_startup() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: App) -> AsyncIterator[Any]:
+        yield ["db"]
+
+    sent = asyncio.run(run_lifespan(App(lifespan=lifespan), {"type": "lifespan"}))
+    assert sent[0]["type"] == "lifespan.startup.failed"
+    assert sent[0]["message"].endswith(
+        "AsgilabError: the lifespan yielded list; yield a dict "
+        "(its keys become request.state attributes) or None\n"
+    )
+
+
+def test_state_goes_into_the_server_state() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: App) -> AsyncIterator[dict[str, Any]]:
+        yield {"db": "pool"}
+
+    scope: dict[str, Any] = {"type": "lifespan", "state": {}}
+    asyncio.run(run_lifespan(App(lifespan=lifespan), scope))
+    assert scope["state"] == {"db": "pool"}
+
+
+def test_state_reaches_requests_as_a_copy_when_the_server_keeps_none() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: App) -> AsyncIterator[dict[str, Any]]:
+        yield {"db": "pool", "hits": 0}
+
+    app = App(lifespan=lifespan)
+
+    @app.get("/")
+    async def index(request: Request) -> dict[str, Any]:
+        request.state.hits += 1  # per-request copy: never seen by the next request
+        return {"db": request.state.db, "hits": request.state.hits}
+
+    replies: list[Any] = []
+
+    async def requests() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            replies.append((await client.get("/")).json())
+            replies.append((await client.get("/")).json())
+
+    asyncio.run(run_lifespan(app, {"type": "lifespan"}, requests))
+    assert replies == [{"db": "pool", "hits": 1}, {"db": "pool", "hits": 1}]
+
+
+def test_shutdown_drains_background_tasks_before_the_lifespan_exits() -> None:
+    events: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: App) -> AsyncIterator[None]:
+        yield
+        events.append("lifespan exit")
+
+    app = App(lifespan=lifespan)
+
+    async def slow_mail() -> None:
+        await asyncio.sleep(0.05)
+        events.append("mail sent")
+
+    async def submit() -> None:
+        app.background.submit(BackgroundTask(slow_mail))
+
+    asyncio.run(run_lifespan(app, {"type": "lifespan"}, submit))
+    assert events == ["mail sent", "lifespan exit"]
+
+
+def test_shutdown_deadline_cancels_background_tasks(caplog: pytest.LogCaptureFixture) -> None:
+    app = App(shutdown_timeout=0.05)
+
+    async def stuck() -> None:
+        await asyncio.sleep(60)
+
+    async def submit() -> None:
+        app.background.submit(BackgroundTask(stuck))
+
+    sent = asyncio.run(run_lifespan(app, {"type": "lifespan"}, submit))
+    assert sent[-1]["type"] == "lifespan.shutdown.complete"
+    assert app.background.pending == 0
+    assert "background drain deadline of 0.05 s reached" in caplog.text

@@ -1,0 +1,890 @@
+"""Router lookups: asgilab's radix tree against the Python routers people actually use.
+
+Run from the repository root with the virtualenv active::
+
+    python bench/routers.py              # the default run, under 2 minutes on 2 cores
+    python bench/routers.py --full       # longer samples, a bigger time cap for slow peers
+    python bench/routers.py --quick --no-targets   # what the smoke test runs
+    python bench/routers.py --json results/routers.json   # for the performance notebook
+
+Two parts, both in one process tree on one machine, so only ratios matter:
+
+1. **The GitHub API** (203 routes, ``bench/data/github_routes.txt``) loaded into
+   every router, each in its own syntax, then timed on six workloads: every
+   route once, static routes only, parameter routes only, 4,096 distinct
+   parameter paths (what defeats a cache of whole paths), and misses that fail
+   at the first segment or deep in the tree. Every router's answer to every
+   lookup is checked against the expected route and parameters *before* timing,
+   so a router cannot win by being wrong.
+2. **Scaling**: a generated, realistic route set (one static ``/api/svcN/resM``
+   prefix per resource, parameters below it, a catch-all per service) from 10 to
+   100,000 routes. Each (router, size) cell runs in a child process with a time
+   cap, so a peer whose build explodes is reported as skipped instead of
+   stalling the run, and its memory is measured alone (tracemalloc peak).
+
+What is timed is what a caller gets: the matched route (endpoint) and its
+parameters. Each router is called through its native lookup, in a loop over
+prepared inputs, with nothing else in the loop:
+
+- asgilab ``Router.match(method, path)``;
+- Falcon ``CompiledRouter.find(path)`` (its method map is indexed by the caller
+  afterwards; that step is *not* timed, in Falcon's favour);
+- xrtr ``RadixTree.get(path, method)``;
+- sanic-routing ``BaseRouter.resolve(path, method=...)`` (the router alone,
+  without the LRU cache Sanic's app puts in front of it);
+- werkzeug ``Map.bind("").match(path, method)`` (bound once, in its favour);
+- Starlette: its router's loop, ``route.matches(scope)`` over the routes until a
+  full match, on prebuilt scopes (the slash-redirect retry after a miss is not
+  timed, in its favour);
+- the floor: one dict lookup inside a Python function, on static paths only —
+  no pure-Python router can beat it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import gc
+import inspect
+import json
+import random
+import re
+import subprocess
+import sys
+import time
+import tracemalloc
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import _harness as h
+
+__all__ = ["CONTENDERS", "Lookup", "generated_routes", "github_workloads", "main"]
+
+# A route is (METHOD, pattern in asgilab syntax); a result is (route key, params).
+Routes = list[tuple[str, str]]
+Result = tuple[str, dict[str, str]] | None
+Endpoint = Callable[..., Any]
+
+PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
+
+
+def route_key(method: str, pattern: str) -> str:
+    """How results name a route, whatever the router: ``'GET /users/{user}'``."""
+    return f"{method} {pattern}"
+
+
+def make_endpoints(routes: Routes) -> dict[str, Endpoint]:
+    """One distinct handler per route; results are mapped back to keys through them."""
+
+    def make(key: str) -> Endpoint:
+        def endpoint(*args: Any) -> str:
+            return key
+
+        return endpoint
+
+    return {route_key(m, p): make(route_key(m, p)) for m, p in routes}
+
+
+def to_syntax(pattern: str, style: Callable[[str, str], str]) -> str:
+    """Rewrite ``{name}`` / ``{name:path}`` with ``style(name, converter)``."""
+    return PARAM.sub(lambda m: style(m[1], m[2] or "str"), pattern)
+
+
+def to_regex(pattern: str) -> re.Pattern[str]:
+    """The reference meaning of a pattern, used to validate the workloads."""
+    parts, last = [], 0
+    for m in PARAM.finditer(pattern):
+        parts.append(re.escape(pattern[last : m.start()]))
+        parts.append(f"(?P<{m[1]}>.*)" if m[2] == "path" else f"(?P<{m[1]}>[^/]+)")
+        last = m.end()
+    parts.append(re.escape(pattern[last:]))
+    return re.compile("".join(parts) + r"\Z")
+
+
+# --------------------------------------------------------------------------- contenders
+
+
+class Contender(ABC):
+    """One router in the race: how to build it, time it and read its answer.
+
+    ``runner`` returns a function that loops over prepared ``items`` calling the
+    router's native lookup and nothing else; ``resolve`` asks the same question
+    once and turns the answer into a :data:`Result` for the correctness check.
+    """
+
+    name: str  # column label
+    distribution: str  # whose version the header prints
+    static_only = False  # the floor answers static paths only
+
+    def __init__(self, routes: Routes, endpoints: dict[str, Endpoint]) -> None:
+        self.routes = routes
+        self.endpoints = endpoints
+        self.key_of = {fn: key for key, fn in endpoints.items()}
+        self.build()
+
+    @abstractmethod
+    def build(self) -> None: ...
+
+    def items(self, lookups: Sequence[Lookup]) -> list[Any]:
+        return [(lookup.method, lookup.path) for lookup in lookups]
+
+    @abstractmethod
+    def runner(self) -> Callable[[list[Any]], None]: ...
+
+    @abstractmethod
+    def resolve(self, method: str, path: str) -> Result: ...
+
+    def note(self) -> str | None:
+        """Anything the reader must know about how this router was timed."""
+        return None
+
+
+class Asgilab(Contender):
+    name, distribution = "asgilab", "asgilab"
+
+    def build(self) -> None:
+        from asgilab.router import Router
+
+        self.router = Router()
+        for i, (method, pattern) in enumerate(self.routes):
+            endpoint = self.endpoints[route_key(method, pattern)]
+            self.router.add(pattern, endpoint, methods=[method], name=f"r{i}")
+        self.lazy = False
+
+    def check_eager(self, match: Any) -> None:
+        """If ``Match`` computes ``route`` or ``params`` on access, time that access too."""
+        lazy_kinds = (property, functools.cached_property)
+        self.lazy = any(
+            isinstance(inspect.getattr_static(type(match), attr, None), lazy_kinds)
+            for attr in ("route", "params")
+        )
+
+    def runner(self) -> Callable[[list[Any]], None]:
+        match = self.router.match
+        if self.lazy:
+
+            def run_forcing(items: list[Any]) -> None:
+                for method, path in items:
+                    m = match(method, path)
+                    if m is not None:
+                        m.route, m.params  # noqa: B018 (the access is the work being timed)
+
+            return run_forcing
+
+        def run(items: list[Any]) -> None:
+            for method, path in items:
+                match(method, path)
+
+        return run
+
+    def resolve(self, method: str, path: str) -> Result:
+        m = self.router.match(method, path)
+        if m is None:
+            return None
+        self.check_eager(m)
+        return self.key_of[m.route.endpoint], {k: str(v) for k, v in m.params.items()}
+
+    def note(self) -> str | None:
+        if self.lazy:
+            return "asgilab: Match computes route/params lazily, so the timing reads both"
+        return None
+
+
+class Falcon(Contender):
+    name, distribution = "falcon", "falcon"
+
+    def build(self) -> None:
+        from falcon.routing import CompiledRouter
+
+        # Falcon routes to a resource per URI template whose on_<method>
+        # attributes are the responders: group the routes by template.
+        resources: dict[str, Any] = {}
+        for method, pattern in self.routes:
+            resource = resources.setdefault(pattern, type("Resource", (), {})())
+            setattr(resource, f"on_{method.lower()}", self.endpoints[route_key(method, pattern)])
+        self.router = CompiledRouter()
+        for pattern, resource in resources.items():
+            self.router.add_route(pattern, resource)
+        self.router.find("/")  # compiles the generated finder, which build time must include
+
+    def items(self, lookups: Sequence[Lookup]) -> list[Any]:
+        return [lookup.path for lookup in lookups]
+
+    def runner(self) -> Callable[[list[Any]], None]:
+        find = self.router.find
+
+        def run(items: list[Any]) -> None:
+            for path in items:
+                find(path)
+
+        return run
+
+    def resolve(self, method: str, path: str) -> Result:
+        found = self.router.find(path)
+        if found is None:
+            return None
+        _resource, method_map, params, _template = found
+        key = self.key_of.get(method_map.get(method))  # type: ignore[arg-type]
+        return None if key is None else (key, dict(params))
+
+
+class Xrtr(Contender):
+    name, distribution = "xrtr", "xrtr"
+
+    def build(self) -> None:
+        import xrtr  # type: ignore[import-not-found,unused-ignore]
+
+        def style(name: str, converter: str) -> str:
+            return f"*{name}" if converter == "path" else f":{name}"
+
+        self.tree = xrtr.RadixTree()
+        for method, pattern in self.routes:
+            endpoint = self.endpoints[route_key(method, pattern)]
+            self.tree.insert(to_syntax(pattern, style), endpoint, [method])
+        self.tree.get("/", "GET")
+
+    def items(self, lookups: Sequence[Lookup]) -> list[Any]:
+        return [(lookup.path, lookup.method) for lookup in lookups]
+
+    def runner(self) -> Callable[[list[Any]], None]:
+        get = self.tree.get
+
+        def run(items: list[Any]) -> None:
+            for path, method in items:
+                get(path, method)
+
+        return run
+
+    def resolve(self, method: str, path: str) -> Result:
+        endpoint, _middlewares, params = self.tree.get(path, method)
+        key = self.key_of.get(endpoint)
+        return None if key is None else (key, dict(params))
+
+
+class Sanic(Contender):
+    name, distribution = "sanic", "sanic-routing"
+
+    def build(self) -> None:
+        from sanic_routing import BaseRouter
+        from sanic_routing.exceptions import BaseException as SanicRoutingError
+
+        class Router(BaseRouter):  # type: ignore[misc,unused-ignore]
+            def get(self, **kwargs: Any) -> Any:
+                raise NotImplementedError
+
+        def style(name: str, converter: str) -> str:
+            return f"<{name}:path>" if converter == "path" else f"<{name}>"
+
+        self.error: type[Exception] = SanicRoutingError
+        self.router = Router()
+        for method, pattern in self.routes:
+            endpoint = self.endpoints[route_key(method, pattern)]
+            self.router.add(to_syntax(pattern, style), endpoint, methods=[method])
+        self.router.finalize()
+
+    def runner(self) -> Callable[[list[Any]], None]:
+        resolve = self.router.resolve
+        error = self.error
+
+        def run(items: list[Any]) -> None:
+            for method, path in items:
+                # try/except costs nothing when nothing is raised, unlike a
+                # contextlib.suppress() entered around every timed lookup.
+                try:  # noqa: SIM105
+                    resolve(path, method=method)
+                except error:
+                    pass
+
+        return run
+
+    def resolve(self, method: str, path: str) -> Result:
+        try:
+            _route, handler, params = self.router.resolve(path, method=method)
+        except self.error:
+            return None
+        return self.key_of[handler], {k: str(v) for k, v in params.items()}
+
+
+class Werkzeug(Contender):
+    name, distribution = "werkzeug", "werkzeug"
+
+    def build(self) -> None:
+        from werkzeug.exceptions import HTTPException
+        from werkzeug.routing import Map, Rule
+
+        def style(name: str, converter: str) -> str:
+            return f"<path:{name}>" if converter == "path" else f"<{name}>"
+
+        self.error: type[Exception] = HTTPException
+        rules = [
+            Rule(to_syntax(pattern, style), endpoint=route_key(method, pattern), methods=[method])
+            for method, pattern in self.routes
+        ]
+        self.adapter = Map(rules).bind("")
+        with contextlib.suppress(HTTPException):
+            self.adapter.match("/", "GET")  # builds the state machine
+
+    def runner(self) -> Callable[[list[Any]], None]:
+        match = self.adapter.match
+        error = self.error
+
+        def run(items: list[Any]) -> None:
+            for method, path in items:
+                try:  # noqa: SIM105 (see Sanic.runner)
+                    match(path, method)
+                except error:
+                    pass
+
+        return run
+
+    def resolve(self, method: str, path: str) -> Result:
+        try:
+            key, params = self.adapter.match(path, method)
+        except self.error:
+            return None
+        return str(key), {k: str(v) for k, v in params.items()}
+
+
+class Starlette(Contender):
+    name, distribution = "starlette", "starlette"
+
+    def build(self) -> None:
+        from starlette.routing import Match, Route
+
+        self.full, self.partial = Match.FULL, Match.PARTIAL
+        self.starlette_routes = [
+            Route(pattern, self.endpoints[route_key(method, pattern)], methods=[method])
+            for method, pattern in self.routes
+        ]
+
+    def items(self, lookups: Sequence[Lookup]) -> list[Any]:
+        return [
+            {"type": "http", "method": lookup.method, "path": lookup.path, "root_path": ""}
+            for lookup in lookups
+        ]
+
+    def find(self, scope: dict[str, Any]) -> Any:
+        """Starlette's ``Router.app`` loop, minus calling the endpoint."""
+        partial = None
+        for route in self.starlette_routes:
+            match, child_scope = route.matches(scope)
+            if match is self.full:
+                return child_scope
+            if match is self.partial and partial is None:
+                partial = child_scope
+        return None  # a partial match would be a 405, not a route
+
+    def runner(self) -> Callable[[list[Any]], None]:
+        find = self.find
+
+        def run(items: list[Any]) -> None:
+            for scope in items:
+                find(scope)
+
+        return run
+
+    def resolve(self, method: str, path: str) -> Result:
+        child = self.find({"type": "http", "method": method, "path": path, "root_path": ""})
+        if child is None:
+            return None
+        return self.key_of[child["endpoint"]], {k: str(v) for k, v in child["path_params"].items()}
+
+
+class Floor(Contender):
+    name, distribution = "floor", "python"
+    static_only = True
+
+    def build(self) -> None:
+        table = {
+            (method, pattern): self.endpoints[route_key(method, pattern)]
+            for method, pattern in self.routes
+            if "{" not in pattern
+        }
+
+        def floor(method: str, path: str) -> Endpoint | None:
+            return table.get((method, path))
+
+        self.floor = floor
+
+    def runner(self) -> Callable[[list[Any]], None]:
+        floor = self.floor
+
+        def run(items: list[Any]) -> None:
+            for method, path in items:
+                floor(method, path)
+
+        return run
+
+    def resolve(self, method: str, path: str) -> Result:
+        endpoint = self.floor(method, path)
+        return None if endpoint is None else (self.key_of[endpoint], {})
+
+
+CONTENDERS: dict[str, type[Contender]] = {
+    c.name: c for c in (Asgilab, Falcon, Xrtr, Sanic, Werkzeug, Starlette, Floor)
+}
+PEERS = ["falcon", "xrtr", "sanic", "werkzeug", "starlette"]
+
+
+def available(name: str) -> str | None:
+    """``None`` if the contender can be built here, else why not (one line)."""
+    module = {"asgilab": "asgilab.router", "sanic": "sanic_routing"}.get(name, name)
+    if name == "floor":
+        return None
+    try:
+        __import__(module)
+    except ImportError as error:
+        if name == "asgilab":
+            return f"asgilab.router not available yet ({error})"
+        return f"{CONTENDERS[name].distribution} is not installed: pip install -e '.[bench]'"
+    return None
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """One timed question and the answer every router must give."""
+
+    method: str
+    path: str
+    expected: Result
+
+
+def load_routes(filename: str) -> Routes:
+    lines = (h.DATA / filename).read_text(encoding="utf-8").splitlines()
+    return [(m, p) for m, p in (line.split() for line in lines if line.strip())]
+
+
+def fill(pattern: str, value: Callable[[str, str], str]) -> tuple[str, dict[str, str]]:
+    """A concrete path for ``pattern`` and the parameters it should give."""
+    params: dict[str, str] = {}
+
+    def one(m: re.Match[str]) -> str:
+        params[m[1]] = value(m[1], m[2] or "str")
+        return params[m[1]]
+
+    return PARAM.sub(one, pattern), params
+
+
+def github_workloads(routes: Routes, distinct: int) -> dict[str, list[Lookup]]:
+    """The six GitHub workloads, each lookup paired with its validated answer."""
+    regexes = [(m, p, to_regex(p)) for m, p in routes]
+
+    def lookup(method: str, pattern: str, value: Callable[[str, str], str]) -> Lookup:
+        path, params = fill(pattern, value)
+        return Lookup(method, path, (route_key(method, pattern), params))
+
+    every = [lookup(m, p, lambda name, _: f"{name}1") for m, p in routes]
+    static = [x for x in every if x.expected and not x.expected[1]]
+    params = [x for x in every if x.expected and x.expected[1]]
+    with_params = [(m, p) for m, p in routes if "{" in p]
+    counter = iter(range(10**9))
+    many = [
+        lookup(m, p, lambda name, _: f"{name}{next(counter)}")
+        for i in range(distinct)
+        for m, p in [with_params[i % len(with_params)]]
+    ]
+    shallow = [
+        Lookup("GET", f"/{word}", None)
+        for word in ("favicon.ico", "robots.txt", "login", "api", "v1", "admin", "x", "usr")
+    ] + [Lookup("GET", f"/missing{i}/{i}", None) for i in range(8)]
+    deep: list[Lookup] = []
+    for m, p in with_params:
+        if p.count("/") >= 4:
+            path, _ = fill(p, lambda name, _: f"{name}1")
+            deep.append(Lookup(m, path + "/nope", None))  # one segment too many
+            head, _, tail = path.rpartition("/")
+            if "{" not in p.rpartition("/")[2]:
+                deep.append(Lookup(m, f"{head}/{tail}x", None))  # last static segment misspelt
+    # Validate the expectations with the reference regexes: a generated path must
+    # match its own route only, a miss no route at all (whatever the method).
+    for x in every:
+        hits = [route_key(m, p) for m, p, rx in regexes if m == x.method and rx.match(x.path)]
+        if x.expected is None or hits != [x.expected[0]]:
+            raise RuntimeError(f"workload error: {x.path} matches {hits}")
+    for x in shallow:
+        if any(rx.match(x.path) for _, _, rx in regexes):
+            raise RuntimeError(f"workload error: the miss {x.path} matches a route")
+    # A deep candidate can hit another route (``.../git/blobs`` + ``/nope`` is a blob).
+    deep = [x for x in deep if not any(rx.match(x.path) for _, _, rx in regexes)]
+    return {
+        "all": every,
+        "static": static,
+        "params": params,
+        f"distinct-{len(many)}": many,
+        "miss-shallow": shallow,
+        "miss-deep": deep,
+    }
+
+
+def generated_routes(count: int) -> Routes:
+    """The first ``count`` routes of a realistic, endless API.
+
+    Resources ``/api/svc{S}/res{R}`` (20 per service) each get a collection, an
+    item, a sub-collection and a sub-item; each service also has a catch-all
+    ``/api/svc{S}/files/{rest:path}``. So the set has many static prefixes,
+    parameters two levels deep, and a few catch-alls, and its shape is the same
+    at every size. Static and parameter children never share a parent, which
+    xrtr (and only xrtr) cannot load.
+    """
+    routes: Routes = []
+    resource = 0
+    while len(routes) < count:
+        service, index = divmod(resource, 20)
+        base = f"/api/svc{service}/res{index}"
+        if index == 0:
+            routes.append(("GET", f"/api/svc{service}/files/{{rest:path}}"))
+        routes += [
+            ("GET", base),
+            ("POST", base),
+            ("GET", f"{base}/{{id}}"),
+            ("PUT", f"{base}/{{id}}"),
+            ("DELETE", f"{base}/{{id}}"),
+            ("GET", f"{base}/{{id}}/items"),
+            ("GET", f"{base}/{{id}}/items/{{item_id}}"),
+        ]
+        resource += 1
+    return routes[:count]
+
+
+def generated_lookups(routes: Routes, sample: int) -> list[Lookup]:
+    values = {"id": "42", "item_id": "7", "rest": "css/site.css"}
+    rng = random.Random(8)
+    chosen = routes if len(routes) <= sample else rng.sample(routes, sample)
+    lookups = []
+    for method, pattern in chosen:
+        path, params = fill(pattern, lambda name, _: values[name])
+        lookups.append(Lookup(method, path, (route_key(method, pattern), params)))
+    return lookups
+
+
+# --------------------------------------------------------------------------- part 1
+
+
+def check(contender: Contender, lookups: Sequence[Lookup]) -> list[str]:
+    """Every lookup where the router's answer differs from the expected one."""
+    wrong = []
+    for x in lookups:
+        got = contender.resolve(x.method, x.path)
+        if got != x.expected:
+            wrong.append(f"{x.method} {x.path}: expected {x.expected}, got {got}")
+    return wrong
+
+
+def run_github(
+    mode: h.Mode, names: list[str], distinct: int
+) -> tuple[dict[str, dict[str, float]], dict[str, list[str]], list[str]]:
+    """Time every contender on every GitHub workload; also return the wrong answers."""
+    routes = load_routes("github_routes.txt")
+    endpoints = make_endpoints(routes)
+    workloads = github_workloads(routes, distinct)
+    contenders = {name: CONTENDERS[name](routes, endpoints) for name in names}
+    wrong: dict[str, list[str]] = {}
+    for name, contender in contenders.items():
+        for workload, lookups in workloads.items():
+            if contender.static_only and workload != "static":
+                continue
+            wrong.setdefault(name, []).extend(check(contender, lookups))
+    results: dict[str, dict[str, float]] = {}
+    for workload, lookups in workloads.items():
+        samplers: dict[str, Callable[[], float]] = {}
+        for name, contender in contenders.items():
+            if contender.static_only and workload != "static":
+                continue
+            run, items = contender.runner(), contender.items(lookups)
+            number = h.calibrate(run, items, len(items), mode.sample_s)
+            samplers[name] = functools.partial(h.sample_ns, run, items, len(items), number)
+        results[workload] = h.interleaved_best(samplers, mode.rounds)
+    notes = [note for c in contenders.values() if (note := c.note())]
+    return results, wrong, notes
+
+
+# --------------------------------------------------------------------------- part 2
+
+
+def scaling_cell(name: str, size: int, rounds: int, budget_s: float) -> dict[str, float]:
+    """Build, time and weigh one router at one size (runs in a child process)."""
+    began = time.perf_counter()
+    cls = CONTENDERS[name]
+    warm_up = generated_routes(10)
+    cls(warm_up, make_endpoints(warm_up))  # imports the router's modules outside the timing
+    routes = generated_routes(size)
+    endpoints = make_endpoints(routes)
+    lookups = generated_lookups(routes, sample=200)
+    gc.collect()
+    start = time.perf_counter()
+    contender = cls(routes, endpoints)
+    build_s = time.perf_counter() - start
+    wrong = check(contender, lookups[:20])
+    if wrong:
+        raise RuntimeError(f"{name} at {size} routes: " + wrong[0])
+    run, items = contender.runner(), contender.items(lookups)
+    number = h.calibrate(run, items, len(items), 0.01)
+    best, deadline = float("inf"), time.perf_counter() + budget_s
+    for _ in range(rounds):
+        best = min(best, h.sample_ns(run, items, len(items), number))
+        if time.perf_counter() > deadline:
+            break
+    del contender, run
+    gc.collect()
+    tracemalloc.start()
+    kept = cls(routes, endpoints)  # kept alive until the peak is read
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    del kept
+    work_s = time.perf_counter() - began
+    return {"build_s": build_s, "lookup_ns": best, "peak_mb": peak / 2**20, "work_s": work_s}
+
+
+@dataclass(slots=True)
+class Cell:
+    status: str  # "ok", "skipped", "failed", "n/a"
+    build_s: float | None = None
+    lookup_ns: float | None = None
+    peak_mb: float | None = None
+    work_s: float | None = None  # the child's own time, for estimating the next size
+    detail: str = ""
+
+
+def run_scaling(
+    mode: h.Mode, names: list[str], sizes: list[int], cap_s: float
+) -> dict[str, dict[int, Cell]]:
+    """Every (router, size) cell in a child process, smallest sizes first, capped.
+
+    A peer is not even started at a size its last two cells say it cannot finish
+    under the cap (assuming at least linear growth), and never again after a cell
+    hit the cap or failed. asgilab always runs: its 100,000-route cell is a target.
+    """
+    table: dict[str, dict[int, Cell]] = {name: {} for name in names}
+    for i, size in enumerate(sizes):
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:  # interleave the order by size
+            cells = list(table[name].values())
+            if any(cell.status != "ok" for cell in cells):
+                table[name][size] = Cell("skipped", detail="a smaller size did not finish")
+                continue
+            if name != "asgilab" and len(cells) >= 2:
+                last, before = cells[-1].work_s or 0.0, cells[-2].work_s or 0.0
+                growth = max(size / sizes[i - 1], last / max(before, 1e-3))
+                if last * growth > cap_s:
+                    table[name][size] = Cell("skipped", detail=f"estimated {last * growth:.0f} s")
+                    continue
+            table[name][size] = cell = spawn_cell(name, size, mode.rounds, cap_s)
+            print(f"  scaling: {name} at {size:,} routes: {cell.status} {cell.detail}", flush=True)
+    return table
+
+
+def spawn_cell(name: str, size: int, rounds: int, cap_s: float) -> Cell:
+    command = [sys.executable, __file__, "--cell", name, str(size), str(rounds), str(cap_s / 3)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=cap_s)
+    except subprocess.TimeoutExpired:
+        return Cell("skipped", detail=f"over the {cap_s:.0f} s cap")
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return Cell("failed", detail=last)
+    return Cell("ok", **json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+# --------------------------------------------------------------------------- report
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if not numerator or not denominator or numerator == float("inf"):
+        return None
+    return numerator / denominator
+
+
+def report_github(results: dict[str, dict[str, float]], names: list[str]) -> None:
+    print("GitHub API, 203 routes: ns per lookup (best of rounds; lower is better)")
+    rows = [[w, *(h.format_ns(by.get(n)) for n in names)] for w, by in results.items()]
+    print(h.render_table(["workload", *names], rows))
+    print()
+    peers = [n for n in names if n not in ("asgilab", "floor")]
+    if "asgilab" in names:
+        print("Ratios: peer time / asgilab time (above 1.00x means asgilab is faster)")
+        headers = ["workload", *peers, "asgilab/floor"]
+        rows = []
+        for workload, by in results.items():
+            row = [workload, *(h.format_ratio(ratio(by.get(p), by.get("asgilab"))) for p in peers)]
+            row.append(h.format_ratio(ratio(by.get("asgilab"), by.get("floor"))))
+            rows.append(row)
+        print(h.render_table(headers, rows))
+        print()
+
+
+def report_scaling(table: dict[str, dict[int, Cell]], sizes: list[int], cap_s: float) -> None:
+    def cell_text(cell: Cell | None, field: str) -> str:
+        if cell is None or cell.status == "n/a":
+            return "n/a"
+        if cell.status == "skipped":
+            return "skipped (> cap)"
+        if cell.status == "failed":
+            return "failed"
+        value = getattr(cell, field)
+        return {"lookup_ns": h.format_ns, "build_s": "{:.3f}".format, "peak_mb": "{:.1f}".format}[
+            field
+        ](value)
+
+    for field, title in [
+        ("lookup_ns", "ns per lookup"),
+        ("build_s", "build time, seconds"),
+        ("peak_mb", "build memory, MB (tracemalloc peak)"),
+    ]:
+        print(f"Scaling, generated routes: {title}")
+        rows = [
+            [name, *(cell_text(cells.get(size), field) for size in sizes)]
+            for name, cells in table.items()
+        ]
+        print(h.render_table(["router", *(f"{s:,}" for s in sizes)], rows))
+        print()
+    print(f"  cap: {cap_s:.0f} s per router and size, build + lookups + memory")
+    for name, cells in table.items():
+        for size, cell in cells.items():
+            if cell.status in ("failed", "skipped") and "smaller size" not in cell.detail:
+                print(f"  {name} at {size:,} routes {cell.status}: {cell.detail}")
+
+
+def targets(
+    results: dict[str, dict[str, float]],
+    wrong: dict[str, list[str]],
+    scaling: dict[str, dict[int, Cell]],
+    missing: dict[str, str],
+) -> list[h.Target]:
+    if "asgilab" in missing:
+        why = missing["asgilab"]
+        names = [
+            "router ≥ 1.3x Falcon on every workload",
+            "router faster than xrtr on every workload",
+            "static lookups within 2x of the floor",
+            "lookups at 100,000 routes within 1.5x of 10 routes",
+            "100,000 routes build in < 3 s and < 150 MB",
+        ]
+        return [h.Target(name, None, why) for name in names]
+    out = [
+        h.Target(
+            "asgilab answers every lookup right",
+            not wrong.get("asgilab"),
+            "; ".join(wrong.get("asgilab", [])[:3]) or "all lookups checked",
+        )
+    ]
+    # (peer, what the target says, whether a ratio peer/asgilab meets it)
+    bars: list[tuple[str, str, Callable[[float], bool]]] = [
+        ("falcon", "≥ 1.3x Falcon", lambda r: r >= 1.3),
+        ("xrtr", "faster than xrtr", lambda r: r > 1.0),
+    ]
+    for peer, label, meets in bars:
+        if peer in missing:
+            out.append(h.Target(f"router {label} on every workload", None, missing[peer]))
+            continue
+        ratios = {w: ratio(by.get(peer), by.get("asgilab")) or 0.0 for w, by in results.items()}
+        out.append(
+            h.Target(
+                f"router {label} on every workload",
+                all(meets(r) for r in ratios.values()),
+                ", ".join(f"{w} {r:.2f}x" for w, r in ratios.items()),
+            )
+        )
+    static = results.get("static", {})
+    to_floor = ratio(static.get("asgilab"), static.get("floor"))
+    out.append(
+        h.Target(
+            "static lookups within 2x of the floor",
+            None if to_floor is None else to_floor <= 2.0,
+            f"asgilab/floor = {h.format_ratio(to_floor)}",
+        )
+    )
+    cells = scaling.get("asgilab", {})
+    small, large = cells.get(10), cells.get(100_000)
+    if small and large and small.status == large.status == "ok":
+        growth = ratio(large.lookup_ns, small.lookup_ns) or 0.0
+        out.append(
+            h.Target(
+                "lookups at 100,000 routes within 1.5x of 10 routes",
+                growth <= 1.5,
+                f"{growth:.2f}x ({h.format_ns(small.lookup_ns)} -> "
+                f"{h.format_ns(large.lookup_ns)} ns)",
+            )
+        )
+        out.append(
+            h.Target(
+                "100,000 routes build in < 3 s and < 150 MB",
+                (large.build_s or 0) < 3.0 and (large.peak_mb or 0) < 150.0,
+                f"{large.build_s:.2f} s, {large.peak_mb:.0f} MB",
+            )
+        )
+    else:
+        detail = "100,000-route scaling not run (use the default or --full run)"
+        if large is not None and large.status != "ok":
+            detail = f"100,000 routes: {large.status} {large.detail}"
+        out.append(h.Target("lookups at 100,000 routes within 1.5x of 10 routes", None, detail))
+        out.append(h.Target("100,000 routes build in < 3 s and < 150 MB", None, detail))
+    return out
+
+
+def extra_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cap", type=float, help="seconds one router may take at one size (default 20, --full 120)"
+    )
+    parser.add_argument(
+        "--only", nargs="+", choices=list(CONTENDERS), help="race only these routers"
+    )
+    parser.add_argument("--cell", nargs=4, help=argparse.SUPPRESS)  # child process entry
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    mode, args = h.parse_args(__doc__.splitlines()[0] if __doc__ else "", argv, extra_flags)
+    if args.cell:
+        name, size, rounds, budget = args.cell
+        print(json.dumps(scaling_cell(name, int(size), int(rounds), float(budget))))
+        return 0
+    wanted = args.only or list(CONTENDERS)
+    missing = {name: why for name in wanted if (why := available(name))}
+    names = [name for name in wanted if name not in missing]
+    env = h.environment(
+        [CONTENDERS[n].distribution for n in names if n not in ("asgilab", "floor")]
+    )
+    h.print_header("Router lookups", mode, env)
+    for name, why in missing.items():
+        print(f"  {name}: {why}")
+    distinct = 256 if mode.name == "quick" else 4096
+    results, wrong, notes = run_github(mode, names, distinct)
+    report_github(results, names)
+    for note in notes:
+        print(f"  note: {note}")
+    for name, lines in wrong.items():
+        if lines:
+            print(f"  {name} answered {len(lines)} lookup(s) wrongly, e.g. {lines[0]}")
+
+    sizes = [10, 100] if mode.name == "quick" else [10, 100, 1_000, 10_000, 100_000]
+    cap = args.cap or {"quick": 10.0, "default": 20.0, "full": 120.0}[mode.name]
+    scaling_names = [n for n in names if n != "floor"]
+    scaling = run_scaling(mode, scaling_names, sizes, cap)
+    print()
+    report_scaling(scaling, sizes, cap)
+
+    payload = {
+        "environment": env,
+        "mode": mode.name,
+        "missing": missing,
+        "github_ns": results,
+        "wrong_answers": {name: len(lines) for name, lines in wrong.items()},
+        "scaling": {
+            name: {str(size): vars_of(cell) for size, cell in cells.items()}
+            for name, cells in scaling.items()
+        },
+    }
+    return h.finish(targets(results, wrong, scaling, missing), mode, payload)
+
+
+def vars_of(cell: Cell) -> dict[str, Any]:
+    return {field: getattr(cell, field) for field in Cell.__slots__}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""Under a real server: uvicorn on loopback, wrk as the load, the same apps and endpoints.
+
+Run from the repository root with the virtualenv active::
+
+    python bench/serve.py                # the default run, about a minute
+    python bench/serve.py --full         # longer and more rounds
+    python bench/serve.py --quick --no-targets   # two apps, one endpoint, one second
+
+Each app of ``bench/_frameworks.py`` runs in its own uvicorn process (one
+worker, httptools, uvloop when installed) on a free loopback port that uvicorn
+picks itself (port 0) and reports in its log, so there is no port race. ``wrk`` then
+loads one (app, endpoint) pair at a time; the rounds go over every pair in a
+rotating order and each pair keeps its best requests per second, reported with
+the p99 latency of that same run. Only loopback is used.
+
+``wrk`` must be on PATH: on Debian/Ubuntu ``apt-get install -y wrk``; on macOS
+``brew install wrk``. The script says so and stops when it is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import _harness as h
+from _frameworks import FRAMEWORKS, REQUESTS, Request
+
+__all__ = ["Run", "main", "parse_wrk", "running"]
+
+BENCH = Path(__file__).resolve().parent
+PEERS = ["starlette", "falcon", "blacksheep"]
+WRK_MISSING = (
+    "wrk is not on PATH. Install it, then run this again:\n"
+    "  Debian/Ubuntu: apt-get install -y wrk   (as root; apt-get update first)\n"
+    "  macOS:         brew install wrk"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One wrk run against one (app, endpoint) pair."""
+
+    requests_per_s: float
+    p99_ms: float
+    errors: int  # non-2xx answers and socket errors: a run with errors does not count
+
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def parse_wrk(output: str) -> Run:
+    """Read wrk's ``--latency`` report.
+
+    >>> parse_wrk("  99%    1.50ms\\nRequests/sec:  12345.67\\n")
+    Run(requests_per_s=12345.67, p99_ms=1.5, errors=0)
+    """
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p99 = re.search(r"^\s*99(?:\.000)?%\s+([\d.]+)(us|ms|s)\b", output, re.MULTILINE)
+    if rate is None or p99 is None:
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", output))
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return Run(float(rate[1]), float(p99[1]) * UNITS[p99[2]], errors)
+
+
+@contextlib.contextmanager
+def running(name: str) -> Iterator[str]:
+    """uvicorn serving framework ``name`` in a child process; yields its base URL.
+
+    uvicorn binds port 0 itself (the kernel picks a free port, no race) and
+    prints the port it got, which is read from its log. (Handing it a socket
+    with ``--fd`` instead loses TCP_NODELAY, which caps it near 1,400 req/s.)
+    """
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    command = [
+        sys.executable, "-m", "uvicorn", FRAMEWORKS[name].factory_path, "--factory",
+        "--app-dir", str(BENCH), "--host", "127.0.0.1", "--port", "0", "--http", "httptools",
+        "--loop", loop, "--log-level", "info", "--no-access-log",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    log: list[str] = []
+    try:
+        url = wait_until_up(server, name, log)
+        # Keep reading its log so a chatty app never blocks on a full pipe.
+        threading.Thread(target=log.extend, args=(server.stderr,), daemon=True).start()
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def wait_until_up(server: subprocess.Popen[str], name: str, log: list[str]) -> str:
+    """Read uvicorn's log until it says where it listens (or that it failed)."""
+    if server.stderr is None:
+        raise RuntimeError("uvicorn was started without a pipe for its log")
+    timer = threading.Timer(20, server.kill)  # a server that never starts cannot stall us
+    timer.start()
+    try:
+        for line in server.stderr:
+            log.append(line)
+            found = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
+            if found:
+                return found[1]
+    finally:
+        timer.cancel()
+    server.wait()
+    raise RuntimeError(f"{name} did not start: {''.join(log[-3:]).strip()}")
+
+
+def lua_for(request: Request, folder: Path) -> Path | None:
+    """A wrk script for requests with a body (wrk sends GETs without one)."""
+    if not request.body:
+        return None
+    script = folder / f"{request.method.lower()}{request.path.replace('/', '_')}.lua"
+    body = request.body.decode().replace("\\", "\\\\").replace('"', '\\"')
+    script.write_text(
+        f'wrk.method = "{request.method}"\n'
+        f'wrk.body = "{body}"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n',
+        encoding="utf-8",
+    )
+    return script
+
+
+def load(url: str, request: Request, script: Path | None, seconds: int, connections: int) -> Run:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script is not None:
+        command += ["-s", str(script)]
+    done = subprocess.run(
+        [*command, url + request.path], capture_output=True, text=True, timeout=seconds + 30
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stderr.strip()}")
+    return parse_wrk(done.stdout)
+
+
+def extra_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seconds", type=int, help="wrk duration per run (default 2, --full 5)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    mode, args = h.parse_args(__doc__.splitlines()[0] if __doc__ else "", argv, extra_flags)
+    rounds = args.rounds or {"quick": 1, "default": 2, "full": 4}[mode.name]
+    mode = h.Mode(mode.name, rounds, mode.sample_s, mode.enforce, mode.json_path)
+    if shutil.which("wrk") is None:
+        print(WRK_MISSING, file=sys.stderr)
+        return 3
+    seconds = args.seconds or {"quick": 1, "default": 2, "full": 5}[mode.name]
+    env = h.environment(["uvicorn", "httptools", "uvloop", "starlette", "falcon", "blacksheep"])
+    env["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1]
+    h.print_header("Under uvicorn, wrk on loopback", mode, env)
+    print(f"  wrk -t1 -c{args.connections} -d{seconds}s per run; one uvicorn worker per app\n")
+
+    names, missing = available(mode)
+    requests = REQUESTS[:1] if mode.name == "quick" else REQUESTS
+    best: dict[str, dict[str, Run]] = {r.label: {} for r in requests}
+    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        urls = {}
+        for name in names:
+            try:
+                urls[name] = stack.enter_context(running(name))
+            except RuntimeError as error:
+                missing[name] = str(error)
+        scripts = {r.label: lua_for(r, Path(tmp)) for r in requests}
+        pairs = [(r, name) for r in requests for name in urls]
+        for round_ in range(mode.rounds):
+            shift = round_ % len(pairs)
+            for request, name in pairs[shift:] + pairs[:shift]:
+                run = load(urls[name], request, scripts[request.label], seconds, args.connections)
+                kept = best[request.label].get(name)
+                if run.errors == 0 and (kept is None or run.requests_per_s > kept.requests_per_s):
+                    best[request.label][name] = run
+                elif run.errors:
+                    print(f"  {name} {request.label}: {run.errors} errors in one run (not counted)")
+    shown = [n for n in FRAMEWORKS if n in urls]
+    report(best, shown, missing)
+    payload = {
+        "environment": env,
+        "mode": mode.name,
+        "missing": missing,
+        "seconds": seconds,
+        "connections": args.connections,
+        "runs": {
+            label: {
+                n: {"requests_per_s": r.requests_per_s, "p99_ms": r.p99_ms} for n, r in by.items()
+            }
+            for label, by in best.items()
+        },
+    }
+    return h.finish(targets(best, missing), mode, payload)
+
+
+def available(mode: h.Mode) -> tuple[list[str], dict[str, str]]:
+    """Which apps to serve (the quick run: the floor and asgilab, or a peer)."""
+    names, missing = [], {}
+    for name, framework in FRAMEWORKS.items():
+        try:
+            framework.factory()
+        except ImportError as error:
+            missing[name] = (
+                f"asgilab.App not available yet ({error})"
+                if name == "asgilab"
+                else f"{framework.distribution} is not installed: pip install -e '.[bench]'"
+            )
+            continue
+        names.append(name)
+    if mode.name == "quick":
+        names = ["bare", *[n for n in names if n != "bare"][:1]]
+    return names, missing
+
+
+def report(best: dict[str, dict[str, Run]], names: list[str], missing: dict[str, str]) -> None:
+    print("Requests per second (best run) · p99 latency of that run")
+    rows = []
+    for label, by in best.items():
+        cells = [
+            f"{by[n].requests_per_s:,.0f} · {by[n].p99_ms:.1f} ms" if n in by else "-"
+            for n in names
+        ]
+        rows.append([label, *cells])
+    print(h.render_table(["endpoint", *names], rows))
+    for name, why in missing.items():
+        print(f"  {name}: {why}")
+    print()
+    if "asgilab" in names:
+        others = [n for n in names if n != "asgilab"]
+        print("Ratios: asgilab req/s / other req/s")
+        rows = [
+            [
+                label,
+                *(
+                    h.format_ratio(by["asgilab"].requests_per_s / by[n].requests_per_s)
+                    if "asgilab" in by and n in by
+                    else "-"
+                    for n in others
+                ),
+            ]
+            for label, by in best.items()
+        ]
+        print(h.render_table(["endpoint", *(f"vs {n}" for n in others)], rows))
+        print()
+
+
+def targets(best: dict[str, dict[str, Run]], missing: dict[str, str]) -> list[h.Target]:
+    floor_target = "asgilab ≥ 90% of the bare floor's req/s on each endpoint"
+    peers_target = "asgilab ahead of every peer on each endpoint"
+    if "asgilab" in missing:
+        return [
+            h.Target(floor_target, None, missing["asgilab"]),
+            h.Target(peers_target, None, missing["asgilab"]),
+        ]
+    to_floor, to_peers = {}, {}
+    for label, by in best.items():
+        if "asgilab" not in by:
+            continue
+        mine = by["asgilab"].requests_per_s
+        if "bare" in by:
+            to_floor[label] = mine / by["bare"].requests_per_s
+        peers = [by[p].requests_per_s for p in PEERS if p in by]
+        if peers:
+            to_peers[label] = mine / max(peers)
+    return [
+        h.Target(
+            floor_target,
+            all(r >= 0.9 for r in to_floor.values()) if to_floor else None,
+            ", ".join(f"{k} {v:.0%}" for k, v in to_floor.items()) or "not measured",
+        ),
+        h.Target(
+            peers_target,
+            all(r > 1.0 for r in to_peers.values()) if to_peers else None,
+            ", ".join(f"{k} {v:.2f}x the fastest peer" for k, v in to_peers.items())
+            or "no peer measured in this run",
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

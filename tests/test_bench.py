@@ -1,0 +1,82 @@
+"""Smoke tests for the benchmarks in ``bench/``: each script runs, prints, writes JSON.
+
+They run every script in its ``--quick`` mode with ``--no-targets``, so they catch
+a broken benchmark (a peer's API changed, an asgilab name moved) without ever
+asserting anything about speed: timings belong to the benchmark's report, not
+to a test.
+"""
+
+import doctest
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+
+
+def run_script(script: str, tmp_path: Path) -> tuple[str, dict[str, Any]]:
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), "--quick", "--no-targets", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout, json.loads(out.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("script", "title", "keys"),
+    [
+        ("routers.py", "Router lookups (quick run", {"github_ns", "scaling", "targets"}),
+        ("apps.py", "Framework layer (quick run", {"requests_per_second", "client_microseconds"}),
+    ],
+)
+def test_in_process_benchmark_runs(script: str, title: str, keys: set[str], tmp_path: Path) -> None:
+    stdout, results = run_script(script, tmp_path)
+    assert stdout.startswith(title)
+    assert "Targets" in stdout
+    assert keys <= results.keys()
+
+
+@pytest.mark.server
+def test_server_benchmark_runs(tmp_path: Path) -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install -y wrk)")
+    stdout, results = run_script("serve.py", tmp_path)
+    assert stdout.startswith("Under uvicorn, wrk on loopback (quick run")
+    assert set(results["runs"]) == {"GET /"}
+
+
+def test_router_workloads_are_sound() -> None:
+    """The GitHub workloads have the promised sizes and every miss really misses."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import routers
+    finally:
+        sys.path.remove(str(BENCH))
+    workloads = routers.github_workloads(routers.load_routes("github_routes.txt"), 4096)
+    sizes = {name: len(lookups) for name, lookups in workloads.items()}
+    assert sizes["all"] == 203
+    assert sizes["static"] + sizes["params"] == 203
+    assert sizes["distinct-4096"] == len({x.path for x in workloads["distinct-4096"]}) == 4096
+    assert all(x.expected is None for x in workloads["miss-shallow"] + workloads["miss-deep"])
+    assert len(routers.generated_routes(100_000)) == 100_000
+
+
+@pytest.mark.parametrize("module", ["_harness", "serve"])
+def test_bench_doctests(module: str) -> None:
+    sys.path.insert(0, str(BENCH))
+    try:
+        loaded = __import__(module)
+    finally:
+        sys.path.remove(str(BENCH))
+    assert doctest.testmod(loaded).failed == 0

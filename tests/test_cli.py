@@ -250,7 +250,6 @@ def test_errors_are_one_line(workdir: Path, args: tuple[str, ...], message: str)
 
 def test_example_app_from_the_repository_root() -> None:
     """The acceptance: ``asgilab request examples.app:app GET /`` works in a shell."""
-    pytest.importorskip("asgilab.app")  # the App lands in parallel with this command
     result = asgilab("request", "examples.app:app", "GET", "/", cwd=REPO)
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout == (

@@ -484,15 +484,17 @@ def test_real_uvloop_gives_a_clear_error() -> None:
     assert output == "EventLoopError\n"
 
 
-@pytest.mark.anyio
-async def test_with_block_entered_outside_a_loop_cannot_be_used_inside_one() -> None:
-    client = Client(hello)
-    client._runner = asyncio.Runner()  # as __enter__ does when no loop runs
-    try:
-        with pytest.raises(EventLoopError, match="started with no event loop running"):
-            client.get("/")
-    finally:
-        client._runner = None
+def test_with_block_entered_outside_a_loop_cannot_be_used_inside_one() -> None:
+    async def cell(client: Client) -> None:
+        client.get("/")
+
+    with Client(hello) as client, pytest.raises(EventLoopError) as error:
+        asyncio.run(cell(client))
+    assert str(error.value) == (
+        "this Client's `with` block started with no event loop running, so its lifespan "
+        "lives on its own loop; it cannot be used from inside a running loop: enter the "
+        "`with` block there instead, or use AsyncClient"
+    )
 
 
 def test_responses_are_httpx_responses() -> None:

@@ -46,7 +46,7 @@ from .datastructures import State
 from .errors import AsgilabError, HTTPException, InvalidPath
 from .middleware import FunctionMiddleware, Middleware, MiddlewareFunction, build_stack
 from .request import DEFAULT_MAX_BODY_SIZE, Request
-from .responses import JSONResponse, PlainTextResponse, Response, _json_encoder
+from .responses import JSONResponse, PlainTextResponse, Response, render_json
 from .router import Route, Router
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -80,7 +80,16 @@ _NONE, _ALL, _SOME = 0, 1, 2
 class _Endpoint:
     """A route's handler, inspected once at registration so a request does no inspection."""
 
-    __slots__ = ("func", "is_async", "max_body_size", "mode", "name", "takes_request", "wanted")
+    __slots__ = (
+        "direct",
+        "func",
+        "is_async",
+        "max_body_size",
+        "mode",
+        "name",
+        "takes_request",
+        "wanted",
+    )
 
     def __init__(self, route: Route, default_max_body_size: int | None) -> None:
         func = route.endpoint
@@ -96,6 +105,7 @@ class _Endpoint:
             parameters = []
             self.takes_request, self.mode = True, _NONE
             self.wanted: frozenset[str] = frozenset()
+            self.direct = self._direct()
             return
         # The first positional parameter receives the Request; a handler without
         # parameters (``async def health(): ...``) is called without one.
@@ -105,6 +115,7 @@ class _Endpoint:
         route_params = set(_PARAM_NAME.findall(route.path))
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in rest):
             self.mode, self.wanted = _ALL, frozenset(route_params)
+            self.direct = self._direct()
             return
         names = {p.name for p in rest if p.kind is not inspect.Parameter.VAR_POSITIONAL}
         missing = [
@@ -128,6 +139,15 @@ class _Endpoint:
             self.mode = _ALL
         else:
             self.mode = _SOME
+
+        self.direct = self._direct()
+
+    def _direct(self) -> int:
+        # PERF: how _handle may call the function itself, skipping __call__'s frame:
+        # 1 is ``await func(request)``, 2 is ``await func(request, **params)``, 0 neither.
+        if not (self.is_async and self.takes_request):
+            return 0
+        return {_NONE: 1, _ALL: 2}.get(self.mode, 0)
 
     async def __call__(self, request: Request, params: Mapping[str, Any]) -> Any:
         mode = self.mode
@@ -334,13 +354,19 @@ class App:
         # prebuilt content-type headers, without building a Response object.
         body: bytes | None = None
         try:
-            result = await endpoint(request, params)
+            direct = endpoint.direct
+            if direct == 1:
+                result = await endpoint.func(request)
+            elif direct == 2:
+                result = await endpoint.func(request, **params)
+            else:
+                result = await endpoint(request, params)
             kind = type(result)
             if kind is str:
                 body = result.encode()
                 content_type = _TEXT
             elif kind is dict or kind is list:
-                body = _json_encoder.encode(result).encode()
+                body = render_json(result)
                 content_type = _JSON
             else:
                 response = self._to_response(result, endpoint.name)

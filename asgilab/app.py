@@ -31,136 +31,36 @@ App(routes=1, middleware=[], debug=False)
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
-import re
 import traceback
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from types import EllipsisType
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from .background import BackgroundRunner, run_sync
-from .datastructures import State
+from .background import BackgroundRunner
 from .errors import AsgilabError, HTTPException, InvalidPath
+from .handlers import Handler, to_response
+from .lifespan import Lifespan, run_lifespan
 from .middleware import FunctionMiddleware, Middleware, MiddlewareFunction, build_stack
 from .request import DEFAULT_MAX_BODY_SIZE, Request
-from .responses import JSONResponse, PlainTextResponse, Response, render_json
+from .responses import PlainTextResponse, Response, render_json
 from .router import Route, Router
 from .types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["App", "InvalidHandler", "InvalidReturn", "Lifespan"]
+__all__ = ["App"]
 
 logger = logging.getLogger("asgilab.app")
 
 F = TypeVar("F", bound=Callable[..., Any])
-Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Mapping[str, Any] | None]]
 ExceptionHandler = Callable[[Request, Exception], Any]
-
-
-class InvalidHandler(AsgilabError, TypeError):
-    """A handler's signature does not fit its route (it requires a parameter the path lacks)."""
-
-
-class InvalidReturn(AsgilabError, TypeError):
-    """A handler returned something the App cannot send (the client gets a 500)."""
 
 
 # PERF: the headers of the two commonest answers, built once. The list sent is new
 # per response (content-length varies), the tuples are shared.
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 _JSON = (b"content-type", b"application/json")
-_PARAM_NAME = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
-
-# How a handler wants its path parameters: not at all, all of them, or some by name.
-_NONE, _ALL, _SOME = 0, 1, 2
-
-
-class _Endpoint:
-    """A route's handler, inspected once at registration so a request does no inspection."""
-
-    __slots__ = (
-        "direct",
-        "func",
-        "is_async",
-        "max_body_size",
-        "mode",
-        "name",
-        "takes_request",
-        "wanted",
-    )
-
-    def __init__(self, route: Route, default_max_body_size: int | None) -> None:
-        func = route.endpoint
-        self.func = func
-        self.name = getattr(func, "__qualname__", repr(func))
-        self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
-            getattr(func, "__call__", None)  # noqa: B004 -- an object with an async __call__
-        )
-        self.max_body_size = route.extras.get("max_body_size", default_max_body_size)
-        try:
-            parameters = list(inspect.signature(func).parameters.values())
-        except (TypeError, ValueError):  # a builtin without a signature: give it the request
-            parameters = []
-            self.takes_request, self.mode = True, _NONE
-            self.wanted: frozenset[str] = frozenset()
-            self.direct = self._direct()
-            return
-        # The first positional parameter receives the Request; a handler without
-        # parameters (``async def health(): ...``) is called without one.
-        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        self.takes_request = bool(parameters) and parameters[0].kind in positional
-        rest = parameters[1:] if self.takes_request else parameters
-        route_params = set(_PARAM_NAME.findall(route.path))
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in rest):
-            self.mode, self.wanted = _ALL, frozenset(route_params)
-            self.direct = self._direct()
-            return
-        names = {p.name for p in rest if p.kind is not inspect.Parameter.VAR_POSITIONAL}
-        missing = [
-            p.name
-            for p in rest
-            if p.name not in route_params
-            and p.default is inspect.Parameter.empty
-            and p.kind not in (inspect.Parameter.VAR_POSITIONAL,)
-        ]
-        if missing:
-            known = ", ".join(sorted(route_params)) or "none"
-            raise InvalidHandler(
-                f"handler {self.name}{inspect.signature(func)} requires {', '.join(missing)}, "
-                f"which route {route.path!r} does not provide (its parameters: {known}); "
-                "rename the parameter or give it a default"
-            )
-        self.wanted = frozenset(names & route_params)
-        if not self.wanted:
-            self.mode = _NONE
-        elif self.wanted == route_params:
-            self.mode = _ALL
-        else:
-            self.mode = _SOME
-
-        self.direct = self._direct()
-
-    def _direct(self) -> int:
-        # PERF: how _handle may call the function itself, skipping __call__'s frame:
-        # 1 is ``await func(request)``, 2 is ``await func(request, **params)``, 0 neither.
-        if not (self.is_async and self.takes_request):
-            return 0
-        return {_NONE: 1, _ALL: 2}.get(self.mode, 0)
-
-    async def __call__(self, request: Request, params: Mapping[str, Any]) -> Any:
-        mode = self.mode
-        if mode == _ALL:
-            kwargs = params
-        elif mode == _NONE:
-            kwargs = {}
-        else:
-            kwargs = {k: v for k, v in params.items() if k in self.wanted}
-        args = (request,) if self.takes_request else ()
-        if self.is_async:
-            return await self.func(*args, **kwargs)
-        return await run_sync(self.func, *args, **kwargs)
 
 
 class App:
@@ -195,9 +95,10 @@ class App:
         self.exception_handlers: dict[type[BaseException] | int, ExceptionHandler] = {}
         # id(route) -> its inspected handler. Keyed by identity: a Route's extras may
         # be a dict, so Routes need not be hashable.
-        self._endpoints: dict[int, _Endpoint] = {}
-        # What the lifespan yielded, for servers whose scope has no "state" to carry it.
-        self._state: dict[str, Any] | None = None
+        self._endpoints: dict[int, Handler] = {}
+        # What the lifespan yielded, for servers whose scope has no "state" to carry it
+        # (then the App copies it into each request's scope itself).
+        self.lifespan_state: dict[str, Any] | None = None
         self._call: ASGIApp = self._build_stack
 
     # -- registration ----------------------------------------------------------------
@@ -294,8 +195,8 @@ class App:
         self.add_middleware(FunctionMiddleware, dispatch=func)
         return func
 
-    def _compile(self, route: Route) -> _Endpoint:
-        endpoint = _Endpoint(route, self.max_body_size)
+    def _compile(self, route: Route) -> Handler:
+        endpoint = Handler(route, self.max_body_size)
         self._endpoints[id(route)] = endpoint
         return endpoint
 
@@ -305,11 +206,11 @@ class App:
         scope_type = scope["type"]
         if scope_type == "http":
             scope["app"] = self
-            if self._state is not None and "state" not in scope:
-                scope["state"] = dict(self._state)
+            if self.lifespan_state is not None and "state" not in scope:
+                scope["state"] = dict(self.lifespan_state)
             await self._call(scope, receive, send)
         elif scope_type == "lifespan":
-            await self._lifespan(scope, receive, send)
+            await run_lifespan(self, scope, receive, send)
         elif scope_type == "websocket":
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 1000, "reason": "no websocket routes"})
@@ -369,7 +270,7 @@ class App:
                 body = render_json(result)
                 content_type = _JSON
             else:
-                response = self._to_response(result, endpoint.name)
+                response = to_response(result, endpoint.name)
         except Exception as exc:
             body = None
             response = await self._error_response(request, exc)
@@ -392,22 +293,6 @@ class App:
         if request._background is not None and request._background.tasks:
             self.background.submit(request._background)
         await request.close()
-
-    def _to_response(self, result: Any, name: str) -> Response:
-        if isinstance(result, Response):
-            return result
-        if result is None:
-            return Response(status_code=204)
-        if isinstance(result, dict | list):
-            return JSONResponse(result)
-        if isinstance(result, str):
-            return PlainTextResponse(result)
-        if isinstance(result, bytes):
-            return Response(result, media_type="application/octet-stream")
-        raise InvalidReturn(
-            f"handler {name} returned {type(result).__name__}; return a Response, "
-            "dict, list, str, bytes or None"
-        )
 
     async def _no_route(
         self, scope: Scope, receive: Receive, send: Send, method: str, path: str
@@ -471,7 +356,7 @@ class App:
                 else:
                     result = handler(request, exc)
                 name = getattr(handler, "__qualname__", repr(handler))
-                return self._to_response(result, name)
+                return to_response(result, name)
             except Exception as handler_exc:
                 logger.exception("exception handler %r itself failed", handler)
                 exc = handler_exc
@@ -487,56 +372,6 @@ class App:
             text = "".join(traceback.format_exception(exc))
             return PlainTextResponse(f"500 Internal Server Error\n\n{text}", 500)
         return PlainTextResponse("Internal Server Error", 500)
-
-    # -- lifespan --------------------------------------------------------------------
-
-    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the ASGI lifespan protocol: startup, wait, drain background work, shutdown."""
-        started = False
-        await receive()  # lifespan.startup
-        try:
-            async with self._lifespan_context() as state:
-                if state is not None:
-                    if not isinstance(state, Mapping):
-                        raise AsgilabError(
-                            f"the lifespan yielded {type(state).__name__}; yield a dict "
-                            "(its keys become request.state attributes) or None"
-                        )
-                    if "state" in scope:
-                        # The server copies this into each request's scope["state"].
-                        scope["state"].update(state)
-                    else:
-                        self._state = dict(state)
-                await send({"type": "lifespan.startup.complete"})
-                started = True
-                await receive()  # lifespan.shutdown
-                # Drain while the lifespan's resources (a db pool...) still exist.
-                await self.background.drain(self.shutdown_timeout)
-        except BaseException as exc:
-            message = "".join(traceback.format_exception(exc))
-            if started:
-                logger.error("lifespan shutdown failed", exc_info=exc)
-                await send({"type": "lifespan.shutdown.failed", "message": message})
-            else:
-                logger.error("lifespan startup failed", exc_info=exc)
-                await send({"type": "lifespan.startup.failed", "message": message})
-            raise
-        await send({"type": "lifespan.shutdown.complete"})
-
-    @contextlib.asynccontextmanager
-    async def _lifespan_context(self) -> AsyncIterator[Mapping[str, Any] | None]:
-        if self.lifespan is None:
-            yield None
-        else:
-            async with self.lifespan(self) as state:
-                yield state
-
-    @property
-    def state(self) -> State:
-        """What the lifespan yielded, when the server keeps no per-request state."""
-        if self._state is None:
-            self._state = {}
-        return State(self._state)
 
     def __repr__(self) -> str:
         layers = [repr(m) for m in self.user_middleware]

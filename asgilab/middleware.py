@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import AsgilabError
-from .request import Request
+from .request import DEFAULT_MAX_BODY_SIZE, Request
 from .responses import Response
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -83,8 +83,9 @@ class FunctionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # No body limit here: the route's limit applies when the handler reads it.
-        request = Request(scope, receive, max_body_size=None)
+        # The App's body limit (the route's own applies when the handler reads it).
+        limit = getattr(scope.get("app"), "max_body_size", DEFAULT_MAX_BODY_SIZE)
+        request = Request(scope, receive, max_body_size=limit)
         inner: list[_InnerResponse] = []
 
         async def call_next(request: Request) -> Response:

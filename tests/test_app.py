@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from asgilab.app import App, InvalidHandler
+from asgilab.app import App
 from asgilab.errors import AsgilabError, HTTPException
+from asgilab.handlers import InvalidHandler
 from asgilab.request import Request
 from asgilab.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from asgilab.router import Router
@@ -649,3 +650,34 @@ def test_repr() -> None:
     app = make_app()
     app.add_middleware(object, x=1)  # type: ignore[arg-type]
     assert repr(app) == "App(routes=5, middleware=['Middleware(object, x=1)'], debug=False)"
+
+
+def test_request_url_for_includes_the_root_path() -> None:
+    app = App()
+
+    @app.get("/users/{user_id:int}", name="user")
+    async def user(request: Request, user_id: int) -> str:
+        return request.url_for("user", user_id=user_id + 1)
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, root_path="/api")
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.get("/api/users/1")
+
+    assert asyncio.run(go()).text == "/api/users/2"
+
+
+def test_websocket_is_closed_politely() -> None:
+    sent: list[Any] = []
+
+    async def go() -> None:
+        async def receive() -> Any:
+            return {"type": "websocket.connect"}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await App()({"type": "websocket", "path": "/", "headers": []}, receive, send)
+
+    asyncio.run(go())
+    assert sent == [{"type": "websocket.close", "code": 1000, "reason": "no websocket routes"}]

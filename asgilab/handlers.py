@@ -1,0 +1,158 @@
+"""Handlers: how the App calls a route's function, and what its result becomes.
+
+A handler is inspected once, when it is registered: does it take the request,
+which path parameters does it declare, is it ``async``? A request then pays for
+none of that. Path parameters reach the handler by name when it declares them
+(``async def user(request, user_id: int)``) and are always in
+``request.path_params``. A handler that requires a parameter its route lacks is
+refused at registration, naming both. Sync (``def``) handlers run in the thread
+pool so they never block the event loop.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .background import run_sync
+from .errors import AsgilabError
+from .request import Request
+from .responses import JSONResponse, PlainTextResponse, Response
+from .router import Route
+
+__all__ = ["Handler", "InvalidHandler", "InvalidReturn", "to_response"]
+
+
+class InvalidHandler(AsgilabError, TypeError):
+    """A handler's signature does not fit its route (it requires a parameter the path lacks)."""
+
+
+class InvalidReturn(AsgilabError, TypeError):
+    """A handler returned something the App cannot send (the client gets a 500)."""
+
+
+_PARAM_NAME = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
+
+# How a handler wants its path parameters: not at all, all of them, or some by name.
+_NONE, _ALL, _SOME = 0, 1, 2
+
+
+class Handler:
+    """A route's handler, inspected once at registration so a request does no inspection.
+
+    >>> from asgilab.router import Router
+    >>> async def user(request, user_id: int): ...
+    >>> handler = Handler(Router().add("/users/{user_id:int}", user), 1024)
+    >>> handler.name, handler.takes_request, sorted(handler.wanted), handler.max_body_size
+    ('user', True, ['user_id'], 1024)
+    """
+
+    __slots__ = (
+        "direct",
+        "func",
+        "is_async",
+        "max_body_size",
+        "mode",
+        "name",
+        "takes_request",
+        "wanted",
+    )
+
+    def __init__(self, route: Route, default_max_body_size: int | None) -> None:
+        func = route.endpoint
+        self.func = func
+        self.name = getattr(func, "__qualname__", repr(func))
+        self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+            getattr(func, "__call__", None)  # noqa: B004 -- an object with an async __call__
+        )
+        self.max_body_size = route.extras.get("max_body_size", default_max_body_size)
+        try:
+            parameters = list(inspect.signature(func).parameters.values())
+        except (TypeError, ValueError):  # a builtin without a signature: give it the request
+            parameters = []
+            self.takes_request, self.mode = True, _NONE
+            self.wanted: frozenset[str] = frozenset()
+            self.direct = self._direct()
+            return
+        # The first positional parameter receives the Request; a handler without
+        # parameters (``async def health(): ...``) is called without one.
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        self.takes_request = bool(parameters) and parameters[0].kind in positional
+        rest = parameters[1:] if self.takes_request else parameters
+        route_params = set(_PARAM_NAME.findall(route.path))
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in rest):
+            self.mode, self.wanted = _ALL, frozenset(route_params)
+            self.direct = self._direct()
+            return
+        names = {p.name for p in rest if p.kind is not inspect.Parameter.VAR_POSITIONAL}
+        missing = [
+            p.name
+            for p in rest
+            if p.name not in route_params
+            and p.default is inspect.Parameter.empty
+            and p.kind not in (inspect.Parameter.VAR_POSITIONAL,)
+        ]
+        if missing:
+            known = ", ".join(sorted(route_params)) or "none"
+            raise InvalidHandler(
+                f"handler {self.name}{inspect.signature(func)} requires {', '.join(missing)}, "
+                f"which route {route.path!r} does not provide (its parameters: {known}); "
+                "rename the parameter or give it a default"
+            )
+        self.wanted = frozenset(names & route_params)
+        if not self.wanted:
+            self.mode = _NONE
+        elif self.wanted == route_params:
+            self.mode = _ALL
+        else:
+            self.mode = _SOME
+
+        self.direct = self._direct()
+
+    def _direct(self) -> int:
+        # PERF: how the App may call the function itself, skipping __call__'s frame:
+        # 1 is ``await func(request)``, 2 is ``await func(request, **params)``, 0 neither.
+        if not (self.is_async and self.takes_request):
+            return 0
+        return {_NONE: 1, _ALL: 2}.get(self.mode, 0)
+
+    async def __call__(self, request: Request, params: Mapping[str, Any]) -> Any:
+        mode = self.mode
+        if mode == _ALL:
+            kwargs = params
+        elif mode == _NONE:
+            kwargs = {}
+        else:
+            kwargs = {k: v for k, v in params.items() if k in self.wanted}
+        args = (request,) if self.takes_request else ()
+        if self.is_async:
+            return await self.func(*args, **kwargs)
+        return await run_sync(self.func, *args, **kwargs)
+
+
+def to_response(result: Any, name: str) -> Response:
+    """What a handler's return value becomes; ``name`` is quoted when it cannot become one.
+
+    >>> to_response({"id": 1}, "user").body, to_response(None, "delete").status_code
+    (b'{"id":1}', 204)
+    >>> to_response(42, "count")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    asgilab.handlers.InvalidReturn: handler count returned int; return a Response, dict, ...
+    """
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(status_code=204)
+    if isinstance(result, dict | list):
+        return JSONResponse(result)
+    if isinstance(result, str):
+        return PlainTextResponse(result)
+    if isinstance(result, bytes):
+        return Response(result, media_type="application/octet-stream")
+    raise InvalidReturn(
+        f"handler {name} returned {type(result).__name__}; return a Response, "
+        "dict, list, str, bytes or None"
+    )

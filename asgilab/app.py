@@ -236,7 +236,11 @@ class App:
             return
         root_path = scope.get("root_path")
         if root_path and path.startswith(root_path):
-            path = path[len(root_path) :] or "/"
+            # Servers differ: uvicorn puts root_path in front of path, httpx does not.
+            # Strip it only at a segment boundary ("/api" is no prefix of "/apix").
+            rest = path[len(root_path) :]
+            if not rest or rest[0] == "/":
+                path = rest or "/"
         try:
             match = self.router.match(method, path)
         except InvalidPath as exc:

@@ -427,14 +427,13 @@ class URL(str):
         root_path: str = scope.get("root_path", "")
         if raw_path is not None:
             path = raw_path.decode("latin-1")
-            if root_path and not path.startswith(root_path):
-                path = root_path + path
         else:
             from urllib.parse import quote
 
             path = quote(scope.get("path", "/"))
-            if root_path and not path.startswith(root_path):
-                path = root_path + path
+        # uvicorn's path already starts with root_path, httpx's does not: add it once.
+        if root_path and not (path == root_path or path.startswith(root_path + "/")):
+            path = root_path + path
         url = f"{scheme}://{host}{path}"
         query = scope.get("query_string") or b""
         if query:

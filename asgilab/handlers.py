@@ -82,6 +82,13 @@ class Handler:
         self.takes_request = bool(parameters) and parameters[0].kind in positional
         rest = parameters[1:] if self.takes_request else parameters
         route_params = set(_PARAM_NAME.findall(route.path))
+        if self.takes_request and parameters[0].name in route_params:
+            # async def user(user_id: int) would silently receive the Request as user_id.
+            raise InvalidHandler(
+                f"handler {self.name}{inspect.signature(func)}: its first parameter "
+                f"{parameters[0].name!r} receives the Request, yet it is a parameter of "
+                f"route {route.path!r}; add a `request` parameter before it"
+            )
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in rest):
             self.mode, self.wanted = _ALL, frozenset(route_params)
             self.direct = self._direct()

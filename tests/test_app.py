@@ -145,6 +145,21 @@ def test_handler_requiring_an_unknown_param_fails_at_registration() -> None:
     )
 
 
+def test_handler_whose_first_parameter_is_a_route_param_fails_at_registration() -> None:
+    app = App()
+    with pytest.raises(InvalidHandler) as info:
+
+        @app.get("/users/{user_id:int}")
+        async def user(user_id: int) -> None: ...
+
+    assert str(info.value) == (
+        "handler test_handler_whose_first_parameter_is_a_route_param_fails_at_registration."
+        "<locals>.user(user_id: int) -> None: its first parameter 'user_id' receives the "
+        "Request, yet it is a parameter of route '/users/{user_id:int}'; add a `request` "
+        "parameter before it"
+    )
+
+
 def test_sync_handlers_run_in_a_thread() -> None:
     app = App()
     loop_thread = threading.get_ident()
@@ -297,6 +312,38 @@ def test_path_not_utf8_is_400() -> None:
     start, body = asyncio.run(go())
     assert start["status"] == 400
     assert body["body"] == b"path is not valid UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("root_path", "url", "status"),
+    [("/api", "/api/users/9", 200), ("/api", "/users/9", 200), ("/ap", "/api/users/9", 404)],
+)
+def test_root_path_is_stripped_only_at_a_segment_boundary(
+    root_path: str, url: str, status: int
+) -> None:
+    app = make_app()
+    sent: list[Any] = []
+
+    async def go() -> None:
+        async def receive() -> Any:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": url,
+            "raw_path": url.encode(),
+            "root_path": root_path,
+            "query_string": b"",
+            "headers": [],
+        }
+        await app(scope, receive, send)
+
+    asyncio.run(go())
+    assert sent[0]["status"] == status
 
 
 def test_root_path_is_stripped_for_routing() -> None:

@@ -77,7 +77,7 @@ def test_middleware_repr() -> None:
 
 def test_function_middleware_edits_headers_of_the_inner_response() -> None:
     async def add_header(req: Request, call_next: Any) -> Response:
-        response = await call_next(req)
+        response: Response = await call_next(req)
         response.headers["x-mw"] = "yes"
         return response
 

@@ -190,7 +190,7 @@ def test_streaming_head_sends_no_body_and_closes_the_iterator() -> None:
     assert reply.status_code == 200
     assert reply.content == b""
     assert closed == []  # never started, so there was nothing to clean up
-    assert iterator.ag_frame is None  # but it is closed: it can no longer run
+    assert iterator.ag_frame is None  # type: ignore[attr-defined]  # closed: it cannot run
 
 
 def test_streaming_stops_on_disconnect_and_runs_cleanup() -> None:

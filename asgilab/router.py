@@ -59,6 +59,9 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 # the static fast path allocates nothing but (at most) the Match it returns.
 _NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 
+# Node.mode: what the match loop does with a child (ints compare faster than kind strings).
+STATIC, STR_PARAM, PARAM, MIXED, CATCH_ALL = range(5)
+
 
 class Node:
     """One position in the radix tree.
@@ -75,13 +78,16 @@ class Node:
         "key",
         "kind",
         "label",
+        "mode",
         "param",
         "param_children",
         "prefix",
         "routes",
         "segment",
         "static_children",
+        "str_only",
         "width",
+        "wild",
     )
 
     def __init__(self, kind: NodeKind, segment: Segment | None = None, prefix: Iterable[str] = ()):
@@ -101,6 +107,10 @@ class Node:
         self.param_children: list[Node] = []
         # The catch-all child ({rest:path}), tried last.
         self.catch_all: Node | None = None
+        # PERF: param_children + [catch_all], the list the match loop walks after a static miss.
+        self.wild: list[Node] = []
+        # PERF: the only wildcard child, when it is a plain {name}: no alternatives to remember.
+        self.str_only: Node | None = None
         # The routes that end at this node, by method, as registered.
         self.routes: dict[str, Route] = {}
         # What matching reads: method -> (route, parameter names); HEAD is added where GET is.
@@ -114,13 +124,21 @@ class Node:
         self.accept: Callable[[str], Any] | None = None
         # Priority among siblings: smaller is tried first.
         self.key = segment.key if segment is not None else (0, 0, (), "")
+        # PERF: how the match loop treats this node as a child, as a small int.
+        self.mode = STATIC
         if segment is not None and kind in ("param", "catch_all"):
             converter = segment.params[0].converter
             self.param = segment.params[0].name
             self.converter = converter.name
-            if converter.name != "str":
+            if kind == "catch_all":
+                self.mode = CATCH_ALL
+            elif converter.name == "str":
+                self.mode = STR_PARAM
+            else:
+                self.mode = PARAM
                 self.accept = converter.accept
         elif segment is not None and kind == "mixed":
+            self.mode = MIXED
             self.accept = segment.parse
 
     @property
@@ -161,6 +179,8 @@ class Node:
         tail.static_children, self.static_children = self.static_children, {tail.prefix[0]: tail}
         tail.param_children, self.param_children = self.param_children, []
         tail.catch_all, self.catch_all = self.catch_all, None
+        tail.wild, self.wild = self.wild, []
+        tail.str_only, self.str_only = self.str_only, None
         tail.routes, self.routes = self.routes, {}
         tail.handlers, self.handlers = self.handlers, {}
         self.prefix = self.prefix[:at]
@@ -172,13 +192,18 @@ class Node:
         if segment.kind == "catch_all":
             if self.catch_all is None:
                 self.catch_all = Node("catch_all", segment)
-            return self.catch_all
-        for child in self.param_children:
-            if child.segment is not None and child.segment.shape == segment.shape:
-                return child
-        child = Node("mixed" if segment.kind == "mixed" else "param", segment)
-        self.param_children.append(child)
-        self.param_children.sort(key=lambda n: n.key)
+            child = self.catch_all
+        else:
+            for child in self.param_children:
+                if child.segment is not None and child.segment.shape == segment.shape:
+                    return child
+            child = Node("mixed" if segment.kind == "mixed" else "param", segment)
+            self.param_children.append(child)
+            self.param_children.sort(key=lambda n: n.key)
+        self.wild = self.children[len(self.static_children) :]
+        self.str_only = (
+            self.wild[0] if len(self.wild) == 1 and self.wild[0].mode == STR_PARAM else None
+        )
         return child
 
 
@@ -506,81 +531,87 @@ class Router:
         node = self.root
         i = 1  # segments[0] is the "" before the leading "/"
         values: list[Any] = []  # parameter values bound so far, left to right
-        # Nodes with untried candidates: (node, segment index, next candidate, len(values)).
+        # Nodes with untried wildcard children: (node, segment index, next child, len(values)).
         stack: list[tuple[Node, int, int, int]] = []
-        k = -1  # -1: we just entered `node`; otherwise resume its param_children at k
         while True:
-            if k < 0:
-                if i == n:
-                    # The path is used up: a match if this node has a route for the method.
-                    found_route = node.handlers.get(method)
-                    if found_route is not None:
-                        route, names = found_route
-                        # PERF: dict(zip(...)) costs three times a literal for the usual
-                        # one or two parameters (and zip(strict=True) ten times).
-                        count = len(values)
-                        if count == 1:
-                            params = {names[0]: values[0]}
-                        elif count == 2:
-                            params = {names[0]: values[0], names[1]: values[1]}
-                        else:
-                            params = dict(zip(names, values))  # noqa: B905 (same length)
-                        return Match(route, params)
-                else:
-                    # Static child first: one dict lookup, then compare the rest of its run.
-                    child = node.static_children.get(segments[i])
-                    if child is not None and (
-                        child.width == 1 or segments[i : i + child.width] == child.prefix
-                    ):
-                        if node.param_children or node.catch_all is not None:
-                            stack.append((node, i, 0, len(values)))  # come back for the others
-                        node = child
-                        i += child.width
-                        continue
-                    k = 0
-            if k >= 0:
-                # Parameter children in priority order, from the k-th.
+            if i < n:
                 segment = segments[i]
-                children = node.param_children
-                while k < len(children):
-                    child = children[k]
-                    k += 1
-                    accept = child.accept
-                    if accept is None:
-                        # Plain {name}: any non-empty segment.
-                        if not segment:
-                            continue
-                        value = segment
+                # 1. The static child first: one dict lookup, then the rest of its run.
+                child = node.static_children.get(segment)
+                if child is not None and (
+                    child.width == 1 or segments[i : i + child.width] == child.prefix
+                ):
+                    if node.wild:
+                        stack.append((node, i, 0, len(values)))  # come back for the wildcards
+                    node = child
+                    i += child.width
+                    continue
+                # 2. PERF: a lone plain {name} child (the usual case) needs no bookkeeping.
+                child = node.str_only
+                if child is not None and segment:
+                    values.append(segment)
+                    node = child
+                    i += 1
+                    continue
+                k = 0  # try the wildcard children from the first
+            else:
+                # 3. The path is used up: a match if this node has a route for the method.
+                target = node.handlers.get(method)
+                if target is not None:
+                    route, names = target
+                    # PERF: dict(zip(...)) costs three times a literal for the usual
+                    # one to three parameters (and zip(strict=True) ten times).
+                    count = len(values)
+                    if count == 1:
+                        params = {names[0]: values[0]}
+                    elif count == 2:
+                        params = {names[0]: values[0], names[1]: values[1]}
+                    elif count == 3:
+                        params = {names[0]: values[0], names[1]: values[1], names[2]: values[2]}
                     else:
-                        value = accept(segment)
+                        params = dict(zip(names, values))  # noqa: B905 (same length)
+                    return Match(route, params)
+                # Dead end: resume the most recent node with untried wildcard children,
+                # forgetting the parameters bound since.
+                if not stack:
+                    return None
+                node, i, k, bound = stack.pop()
+                del values[bound:]
+            # 4. The wildcard children of `node`, from the k-th, in priority order;
+            # when they run out, backtrack (and keep trying from the resumed node).
+            while True:
+                wild = node.wild
+                segment = segments[i]
+                while k < len(wild):
+                    child = wild[k]
+                    k += 1
+                    mode = child.mode
+                    if mode == STR_PARAM:
+                        if not segment:
+                            continue  # {name} needs a non-empty segment
+                        value = segment
+                    elif mode == CATCH_ALL:
+                        value = "/".join(segments[i:])  # the rest, slashes included
+                    else:
+                        value = child.accept(segment)  # type: ignore[misc]
                         if value is None:
                             continue  # the converter refuses: try the next candidate
-                    if k < len(children) or node.catch_all is not None:
+                    if k < len(wild):
                         stack.append((node, i, k, len(values)))  # come back for the others
-                    if child.kind == "mixed":
+                    if mode == MIXED:
                         values.extend(value)  # a mixed segment binds several values
                     else:
                         values.append(value)
                     node = child
-                    i += 1
-                    k = -1
+                    i = n if mode == CATCH_ALL else i + 1
                     break
                 else:
-                    if node.catch_all is not None:
-                        # Last resort: the catch-all takes the rest, slashes included.
-                        values.append("/".join(segments[i:]))
-                        node = node.catch_all
-                        i = n
-                        k = -1
-                        continue
-                if k < 0:
+                    if not stack:
+                        return None
+                    node, i, k, bound = stack.pop()
+                    del values[bound:]
                     continue
-            # Dead end: resume the most recent node that still has untried candidates,
-            # forgetting the parameters bound since.
-            if not stack:
-                return None
-            node, i, k, bound = stack.pop()
-            del values[bound:]
+                break
 
     def _ends(self, segments: list[str]) -> Iterator[tuple[Node, list[Any]]]:
         """Every node where ``segments`` ends (with its bound values), in priority order.
@@ -690,9 +721,9 @@ class Router:
 
         def visit(node: Node, i: int, values: list[Any]) -> Match | None:
             if i == n:
-                found = node.handlers.get(method)
-                if found is not None:
-                    route, names = found
+                target = node.handlers.get(method)
+                if target is not None:
+                    route, names = target
                     steps.append(Step(node, "match", f"{method} -> {route!r}"))
                     return Match(route, dict(zip(names, values, strict=True)))
                 have = _methods_text(node.handlers) or "none"

@@ -73,6 +73,10 @@ def check_response(request: Request, status: int, headers: dict[str, str], body:
 
 # --------------------------------------------------------------------------- the floor
 
+# Built once, as a careful hand-written app would: json.dumps() with any option
+# builds a new JSONEncoder per call, and json.loads() on bytes sniffs the encoding.
+encode_json = json.JSONEncoder(separators=(",", ":")).encode
+decode_json = json.JSONDecoder().decode
 TEXT_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"13")]
 HELLO_BYTES = HELLO.encode()
 
@@ -100,14 +104,14 @@ async def bare(scope: Scope, receive: Receive, send: Send) -> None:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        await send_json(send, json.loads(body))
+        await send_json(send, decode_json(body.decode()))
         return
     await send({"type": "http.response.start", "status": 404, "headers": []})
     await send({"type": "http.response.body", "body": b""})
 
 
 async def send_json(send: Send, value: Any) -> None:
-    body = json.dumps(value, separators=(",", ":")).encode()
+    body = encode_json(value).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})

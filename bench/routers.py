@@ -607,9 +607,18 @@ def run_github(
 # --------------------------------------------------------------------------- part 2
 
 
-def scaling_cell(name: str, size: int, rounds: int, budget_s: float) -> dict[str, float]:
-    """Build, time and weigh one router at one size (runs in a child process)."""
+def scaling_cell(name: str, size: int, rounds: int, budget_s: float) -> None:
+    """Build, time and weigh one router at one size (runs in a child process).
+
+    Each phase prints its own JSON line as soon as it is done, so a cell killed
+    at the cap still reports the phases it finished (a build time, say, even if
+    the tracemalloc pass that follows is too slow).
+    """
     began = time.perf_counter()
+
+    def report(**figures: float) -> None:
+        print(json.dumps({**figures, "work_s": time.perf_counter() - began}), flush=True)
+
     cls = CONTENDERS[name]
     warm_up = generated_routes(10)
     cls(warm_up, make_endpoints(warm_up))  # imports the router's modules outside the timing
@@ -619,7 +628,7 @@ def scaling_cell(name: str, size: int, rounds: int, budget_s: float) -> dict[str
     gc.collect()
     start = time.perf_counter()
     contender = cls(routes, endpoints)
-    build_s = time.perf_counter() - start
+    report(build_s=time.perf_counter() - start)
     wrong = check(contender, lookups[:20])
     if wrong:
         raise RuntimeError(f"{name} at {size} routes: " + wrong[0])
@@ -630,6 +639,7 @@ def scaling_cell(name: str, size: int, rounds: int, budget_s: float) -> dict[str
         best = min(best, h.sample_ns(run, items, len(items), number))
         if time.perf_counter() > deadline:
             break
+    report(lookup_ns=best)
     del contender, run
     gc.collect()
     tracemalloc.start()
@@ -637,13 +647,19 @@ def scaling_cell(name: str, size: int, rounds: int, budget_s: float) -> dict[str
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     del kept
-    work_s = time.perf_counter() - began
-    return {"build_s": build_s, "lookup_ns": best, "peak_mb": peak / 2**20, "work_s": work_s}
+    report(peak_mb=peak / 2**20)
+
+
+# asgilab's own cells get a longer cap: its 100,000-route cell is a target, and a
+# busy machine must not turn it into "skipped".
+ASGILAB_CAP = 3
 
 
 @dataclass(slots=True)
 class Cell:
-    status: str  # "ok", "skipped", "failed", "n/a"
+    """One (router, size) result; a field left ``None`` was not reached."""
+
+    status: str  # "ok", "partial" (cap hit after some phases), "skipped", "failed"
     build_s: float | None = None
     lookup_ns: float | None = None
     peak_mb: float | None = None
@@ -674,21 +690,32 @@ def run_scaling(
                 if last * growth > cap_s:
                     table[name][size] = Cell("skipped", detail=f"estimated {last * growth:.0f} s")
                     continue
-            table[name][size] = cell = spawn_cell(name, size, mode.rounds, cap_s)
+            cell_cap = cap_s * ASGILAB_CAP if name == "asgilab" else cap_s
+            table[name][size] = cell = spawn_cell(name, size, mode.rounds, cell_cap)
             print(f"  scaling: {name} at {size:,} routes: {cell.status} {cell.detail}", flush=True)
     return table
 
 
 def spawn_cell(name: str, size: int, rounds: int, cap_s: float) -> Cell:
-    command = [sys.executable, __file__, "--cell", name, str(size), str(rounds), str(cap_s / 3)]
+    command = [sys.executable, __file__, "--cell", name, str(size), str(rounds), str(cap_s / 4)]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=cap_s)
+        out, err = child.communicate(timeout=cap_s)
+        status = "ok"
     except subprocess.TimeoutExpired:
-        return Cell("skipped", detail=f"over the {cap_s:.0f} s cap")
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        child.kill()
+        out, err = child.communicate()  # whatever the phases printed before the cap
+        status = "partial"
+    figures: dict[str, Any] = {}
+    for line in out.splitlines():
+        figures.update(json.loads(line))
+    if status == "ok" and child.returncode != 0:
+        last = (err.strip().splitlines() or ["no output"])[-1]
         return Cell("failed", detail=last)
-    return Cell("ok", **json.loads(done.stdout.strip().splitlines()[-1]))
+    if status == "partial":
+        status = "partial" if figures else "skipped"
+        figures["detail"] = f"over the {cap_s:.0f} s cap"
+    return Cell(status, **figures)
 
 
 # --------------------------------------------------------------------------- report
@@ -727,6 +754,8 @@ def report_scaling(table: dict[str, dict[int, Cell]], sizes: list[int], cap_s: f
         if cell.status == "failed":
             return "failed"
         value = getattr(cell, field)
+        if value is None:  # a partial cell: the cap came before this phase
+            return "skipped (> cap)"
         return {"lookup_ns": h.format_ns, "build_s": "{:.3f}".format, "peak_mb": "{:.1f}".format}[
             field
         ](value)
@@ -743,10 +772,13 @@ def report_scaling(table: dict[str, dict[int, Cell]], sizes: list[int], cap_s: f
         ]
         print(h.render_table(["router", *(f"{s:,}" for s in sizes)], rows))
         print()
-    print(f"  cap: {cap_s:.0f} s per router and size, build + lookups + memory")
+    print(
+        f"  cap: {cap_s:.0f} s per router and size (asgilab: {cap_s * ASGILAB_CAP:.0f} s), "
+        "for build + lookups + memory"
+    )
     for name, cells in table.items():
         for size, cell in cells.items():
-            if cell.status in ("failed", "skipped") and "smaller size" not in cell.detail:
+            if cell.status != "ok" and "smaller size" not in cell.detail:
                 print(f"  {name} at {size:,} routes {cell.status}: {cell.detail}")
 
 
@@ -756,14 +788,18 @@ def targets(
     scaling: dict[str, dict[int, Cell]],
     missing: dict[str, str],
 ) -> list[h.Target]:
-    if "asgilab" in missing:
-        why = missing["asgilab"]
+    raced = set(results.get("all", {}))
+
+    def absent(name: str) -> str | None:
+        """Why ``name`` was not raced in this run, or ``None`` if it was."""
+        return None if name in raced else missing.get(name, f"{name} left out by --only")
+
+    if why := absent("asgilab"):
         names = [
             "router ≥ 1.3x Falcon on every workload",
             "router faster than xrtr on every workload",
             "static lookups within 2x of the floor",
-            "lookups at 100,000 routes within 1.5x of 10 routes",
-            "100,000 routes build in < 3 s and < 150 MB",
+            *SCALING_TARGETS,
         ]
         return [h.Target(name, None, why) for name in names]
     out = [
@@ -779,8 +815,8 @@ def targets(
         ("xrtr", "faster than xrtr", lambda r: r > 1.0),
     ]
     for peer, label, meets in bars:
-        if peer in missing:
-            out.append(h.Target(f"router {label} on every workload", None, missing[peer]))
+        if why := absent(peer):
+            out.append(h.Target(f"router {label} on every workload", None, why))
             continue
         ratios = {w: ratio(by.get(peer), by.get("asgilab")) or 0.0 for w, by in results.items()}
         out.append(
@@ -799,37 +835,57 @@ def targets(
             f"asgilab/floor = {h.format_ratio(to_floor)}",
         )
     )
-    cells = scaling.get("asgilab", {})
+    if to_floor is None:
+        out[-1] = h.Target(out[-1].name, None, absent("floor") or "not measured")
+    out.extend(scaling_targets(scaling.get("asgilab", {})))
+    return out
+
+
+SCALING_TARGETS = [
+    "lookups at 100,000 routes within 1.5x of 10 routes",
+    "100,000 routes build in < 3 s",
+    "100,000 routes build in < 150 MB",
+]
+
+
+def scaling_targets(cells: dict[int, Cell]) -> list[h.Target]:
+    """The three scaling targets from asgilab's 10- and 100,000-route cells.
+
+    A field the cell did not reach before the cap is a miss when reaching it was
+    the target (a build still running at the cap took more than 3 s), and
+    unchecked otherwise.
+    """
     small, large = cells.get(10), cells.get(100_000)
-    if small and large and small.status == large.status == "ok":
-        growth = ratio(large.lookup_ns, small.lookup_ns) or 0.0
-        out.append(
-            h.Target(
-                "lookups at 100,000 routes within 1.5x of 10 routes",
-                growth <= 1.5,
-                f"{growth:.2f}x ({h.format_ns(small.lookup_ns)} -> "
-                f"{h.format_ns(large.lookup_ns)} ns)",
-            )
+    if large is None or small is None:
+        why = "100,000-route scaling not run (use the default or --full run)"
+        return [h.Target(name, None, why) for name in SCALING_TARGETS]
+    cap = f"not reached: {large.status}, {large.detail}"
+    growth = ratio(large.lookup_ns, small.lookup_ns)
+    out = [
+        h.Target(
+            SCALING_TARGETS[0],
+            None if growth is None else growth <= 1.5,
+            cap
+            if growth is None
+            else f"{growth:.3f}x, limit 1.5x ({h.format_ns(small.lookup_ns)} -> "
+            f"{h.format_ns(large.lookup_ns)} ns)",
         )
-        out.append(
-            h.Target(
-                "100,000 routes build in < 3 s and < 150 MB",
-                (large.build_s or 0) < 3.0 and (large.peak_mb or 0) < 150.0,
-                f"{large.build_s:.2f} s, {large.peak_mb:.0f} MB",
-            )
-        )
+    ]
+    if large.build_s is None:
+        # Still building at the cap (which is far above 3 s) is a miss; a crash is unchecked.
+        out.append(h.Target(SCALING_TARGETS[1], None if large.status == "failed" else False, cap))
     else:
-        detail = "100,000-route scaling not run (use the default or --full run)"
-        if large is not None and large.status != "ok":
-            detail = f"100,000 routes: {large.status} {large.detail}"
-        out.append(h.Target("lookups at 100,000 routes within 1.5x of 10 routes", None, detail))
-        out.append(h.Target("100,000 routes build in < 3 s and < 150 MB", None, detail))
+        out.append(h.Target(SCALING_TARGETS[1], large.build_s < 3.0, f"{large.build_s:.2f} s"))
+    if large.peak_mb is None:
+        out.append(h.Target(SCALING_TARGETS[2], None, cap))
+    else:
+        out.append(h.Target(SCALING_TARGETS[2], large.peak_mb < 150, f"{large.peak_mb:.0f} MB"))
     return out
 
 
 def extra_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--cap", type=float, help="seconds one router may take at one size (default 20, --full 120)"
+        "--cap", type=float, help="seconds one router may take at one size (default 12, --full 60)"
     )
     parser.add_argument(
         "--only", nargs="+", choices=list(CONTENDERS), help="race only these routers"
@@ -841,7 +897,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode, args = h.parse_args(__doc__.splitlines()[0] if __doc__ else "", argv, extra_flags)
     if args.cell:
         name, size, rounds, budget = args.cell
-        print(json.dumps(scaling_cell(name, int(size), int(rounds), float(budget))))
+        scaling_cell(name, int(size), int(rounds), float(budget))
         return 0
     wanted = args.only or list(CONTENDERS)
     missing = {name: why for name in wanted if (why := available(name))}
@@ -862,7 +918,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {name} answered {len(lines)} lookup(s) wrongly, e.g. {lines[0]}")
 
     sizes = [10, 100] if mode.name == "quick" else [10, 100, 1_000, 10_000, 100_000]
-    cap = args.cap or {"quick": 10.0, "default": 20.0, "full": 120.0}[mode.name]
+    cap = args.cap or {"quick": 10.0, "default": 12.0, "full": 60.0}[mode.name]
     scaling_names = [n for n in names if n != "floor"]
     scaling = run_scaling(mode, scaling_names, sizes, cap)
     print()

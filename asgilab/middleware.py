@@ -167,7 +167,9 @@ class _InnerResponse(Response):
         while True:
             message = await self._next_message()
             if message is None:
-                raise AsgilabError("the app under a function middleware did not finish its body")
+                # The inner app returned mid-body: a streaming response whose client
+                # disconnected does exactly that. Nothing more to send.
+                return
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 break

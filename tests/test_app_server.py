@@ -211,3 +211,35 @@ def test_head_and_redirect_over_the_wire() -> None:
     assert (head.status_code, head.headers["content-length"], head.content) == (200, "13", b"")
     assert redirect.status_code == 308
     assert redirect.headers["location"] == "/docs/?page=2"
+
+
+def test_streaming_through_function_middleware_and_disconnect() -> None:
+    app = App()
+    cleaned = threading.Event()
+
+    @app.middleware
+    async def tag(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers["x-mw"] = "1"
+        return response
+
+    @app.get("/forever")
+    async def forever(request: Request) -> Response:
+        async def ticks() -> AsyncIterator[bytes]:
+            import asyncio
+
+            try:
+                while True:
+                    yield b"tick\n" * 1000
+                    await asyncio.sleep(0.001)
+            finally:
+                cleaned.set()
+
+        return StreamingResponse(ticks())
+
+    with serve(app) as server:
+        with httpx.stream("GET", server.url + "/forever") as reply:
+            assert reply.headers["x-mw"] == "1"
+            assert reply.headers["transfer-encoding"] == "chunked"
+            assert next(reply.iter_bytes())
+        assert cleaned.wait(10), "the generator's finally block never ran"

@@ -728,3 +728,31 @@ def test_websocket_is_closed_politely() -> None:
 
     asyncio.run(go())
     assert sent == [{"type": "websocket.close", "code": 1000, "reason": "no websocket routes"}]
+
+
+def test_status_500_handler_catches_unexpected_errors() -> None:
+    app = App()
+
+    @app.exception_handler(500)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": type(exc).__name__}, status_code=500)
+
+    @app.get("/")
+    async def handler(request: Request) -> None:
+        raise ZeroDivisionError
+
+    reply = call(app, "GET", "/")
+    assert (reply.status_code, reply.json()) == (500, {"error": "ZeroDivisionError"})
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_http_exception_without_body_statuses(status: int) -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> None:
+        raise HTTPException(status)
+
+    reply = call(app, "GET", "/")
+    assert (reply.status_code, reply.content) == (status, b"")
+    assert "content-length" not in reply.headers

@@ -83,12 +83,14 @@ class Segment:
     key: SegmentKey = field(init=False)
     # Mixed segments only: a regex with one group per parameter (p0, p1, ...).
     regex: re.Pattern[str] | None = field(init=False, repr=False)
+    # The parameters of this segment, in order.
+    params: tuple[Param, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         shape = "".join(
             p if isinstance(p, str) else "{" + p.converter.name + "}" for p in self.parts
         )
-        params = [p for p in self.parts if isinstance(p, Param)]
+        params = tuple(p for p in self.parts if isinstance(p, Param))
         literal = sum(len(p) for p in self.parts if isinstance(p, str))
         key: SegmentKey
         regex = None
@@ -109,11 +111,7 @@ class Segment:
         object.__setattr__(self, "shape", shape)
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "regex", regex)
-
-    @property
-    def params(self) -> tuple[Param, ...]:
-        """The parameters of this segment, in order."""
-        return tuple(p for p in self.parts if isinstance(p, Param))
+        object.__setattr__(self, "params", params)
 
     def parse(self, text: str) -> list[Any] | None:
         """Mixed segments: the converted parameter values found in ``text``, or ``None``.
@@ -140,26 +138,23 @@ class Pattern:
 
     path: str
     segments: tuple[Segment, ...]
+    # Every parameter, left to right (the order values are bound while matching).
+    params: tuple[Param, ...] = field(init=False, repr=False)
+    # The parameter names, left to right.
+    names: tuple[str, ...] = field(init=False, repr=False)
+    # True when the pattern has no parameter at all.
+    is_static: bool = field(init=False, repr=False)
 
-    @property
-    def params(self) -> tuple[Param, ...]:
-        """Every parameter, left to right (the order values are bound while matching)."""
-        return tuple(p for s in self.segments for p in s.params)
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The parameter names, left to right."""
-        return tuple(p.name for p in self.params)
+    def __post_init__(self) -> None:
+        params = tuple(p for s in self.segments for p in s.params)
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "names", tuple(p.name for p in params))
+        object.__setattr__(self, "is_static", not params)
 
     @property
     def shape(self) -> str:
         """The pattern with names erased: ``/u/{id}`` and ``/u/{name}`` are both ``/u/{str}``."""
         return "/" + "/".join(s.shape for s in self.segments)
-
-    @property
-    def is_static(self) -> bool:
-        """True when the pattern has no parameter at all."""
-        return all(s.kind == "static" for s in self.segments)
 
     def build(self, values: Mapping[str, Any], what: str = "") -> str:
         """The percent-encoded path for these parameter values (the heart of ``url_for``).
@@ -235,8 +230,15 @@ def _error(message: str, path: str, column: int) -> InvalidPattern:
     return InvalidPattern(f"{message}\n    {path}\n    {' ' * column}^")
 
 
-def parse_pattern(path: str, converters: Mapping[str, Converter] = BUILTIN_CONVERTERS) -> Pattern:
+def parse_pattern(
+    path: str,
+    converters: Mapping[str, Converter] = BUILTIN_CONVERTERS,
+    cache: dict[str, Segment] | None = None,
+) -> Pattern:
     """Parse ``path`` into a :class:`Pattern`, or raise :class:`InvalidPattern` saying where.
+
+    ``cache`` (segment text -> Segment, for one set of converters) lets a router parse each
+    distinct segment once: segments are immutable, and big route sets repeat them a lot.
 
     >>> try:
     ...     parse_pattern("/a/{id:uuid4}")
@@ -254,7 +256,14 @@ def parse_pattern(path: str, converters: Mapping[str, Converter] = BUILTIN_CONVE
     while True:
         end = path.find("/", start)
         text = path[start:] if end < 0 else path[start:end]
-        segment = _parse_segment(path, text, start, converters, seen)
+        segment = cache.get(text) if cache is not None else None
+        if segment is None or not seen.isdisjoint(p.name for p in segment.params):
+            # Not cached, or a name clash: parse (again), so that errors point at this pattern.
+            segment = _parse_segment(path, text, start, converters, seen)
+            if cache is not None:
+                cache[text] = segment
+        else:
+            seen.update(p.name for p in segment.params)
         if segment.kind == "catch_all" and end >= 0:
             raise _error(
                 f"catch-all '{segment.text}' must be the whole last segment in {path!r}",

@@ -58,6 +58,8 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 # PERF: static matches carry no parameters; they all share one read-only empty mapping, so
 # the static fast path allocates nothing but (at most) the Match it returns.
 _NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
+# Routes without extras share one read-only empty mapping too.
+_NO_EXTRAS: Mapping[str, Any] = _NO_PARAMS
 
 # Node.mode: what the match loop does with a child (ints compare faster than kind strings).
 STATIC, STR_PARAM, PARAM, MIXED, CATCH_ALL = range(5)
@@ -323,10 +325,12 @@ class Router:
         self.converters: dict[str, Converter] = dict(BUILTIN_CONVERTERS)
         # PERF: fully static paths -> method -> prebuilt Match, checked before the tree.
         self._static_paths: dict[str, dict[str, Match]] = {}
-        # Shape -> routes with that shape, to name both sides of a conflict.
-        self._by_shape: dict[str, list[Route]] = {}
+        # Method sets already in use, shared between routes.
+        self._method_sets: dict[frozenset[str], frozenset[str]] = {}
         # Name -> (route, pattern, name given explicitly?), for url_for and name clashes.
         self._by_name: dict[str, list[tuple[Route, Pattern, bool]]] = {}
+        # Segment text -> parsed Segment: big route sets repeat segments a lot.
+        self._segments: dict[str, Segment] = {}
 
     def __repr__(self) -> str:
         return f"<Router with {len(self.routes)} routes>"
@@ -370,28 +374,34 @@ class Router:
         extras: Mapping[str, Any] | None = None,
     ) -> Route:
         """Register ``endpoint`` for ``path`` (``methods=None`` means GET) and return the Route."""
-        pattern = parse_pattern(path, self.converters)
+        pattern = parse_pattern(path, self.converters, self._segments)
         method_set = frozenset(m.upper() for m in (methods if methods is not None else ["GET"]))
         if not method_set:
             raise InvalidPattern(f"route {path!r} has no methods (give at least one, e.g. ['GET'])")
+        # PERF (memory): big route sets repeat the same few method sets; share them.
+        method_set = self._method_sets.setdefault(method_set, method_set)
         explicit = name is not None
         route_name = name if name is not None else getattr(endpoint, "__name__", None)
-        route = Route(path, endpoint, method_set, route_name, MappingProxyType(dict(extras or {})))
-        self._check_conflicts(route, pattern, explicit)
-        # Insert: static runs become (compressed) static nodes, the rest wild nodes.
-        node = self.root
-        segments = pattern.segments
-        i = 0
-        while i < len(segments):
-            if segments[i].kind == "static":
-                j = i
-                while j < len(segments) and segments[j].kind == "static":
-                    j += 1
-                node = node.insert_static([s.text for s in segments[i:j]])
-                i = j
-            else:
-                node = node.insert_wild(segments[i])
-                i += 1
+        route = Route(
+            path,
+            endpoint,
+            method_set,
+            route_name,
+            MappingProxyType(dict(extras)) if extras else _NO_EXTRAS,
+        )
+        self._check_name(route, explicit)
+        node = self._insert(pattern)
+        # The node *is* the shape: a route already there with a shared method conflicts.
+        # (Such a node existed before, so finding it changed nothing in the tree.)
+        clash = sorted(m for m in method_set if m in node.routes)
+        if clash:
+            other = node.routes[clash[0]]
+            overlap = method_set & other.methods
+            on = "" if overlap == method_set == other.methods else f" for {_methods_text(overlap)}"
+            raise RouteConflict(
+                f"{_methods_text(method_set)} {path} conflicts with"
+                f" {_methods_text(other.methods)} {other.path} (both match {pattern.shape}{on})"
+            )
         for method in method_set:
             node.routes[method] = route
         names = pattern.names
@@ -403,29 +413,36 @@ class Router:
                 m: Match(r, _NO_PARAMS) for m, (r, _) in node.handlers.items()
             }
         self.routes.append(route)
-        self._by_shape.setdefault(pattern.shape, []).append(route)
         if route_name is not None:
             self._by_name.setdefault(route_name, []).append((route, pattern, explicit))
         return route
 
-    def _check_conflicts(self, route: Route, pattern: Pattern, explicit: bool) -> None:
-        """Refuse a route that matches the same requests as an existing one, or reuses a name."""
-        for other in self._by_shape.get(pattern.shape, []):
-            overlap = route.methods & other.methods
-            if overlap:
-                on = (
-                    ""
-                    if overlap == route.methods == other.methods
-                    else f" for {_methods_text(overlap)}"
-                )
-                raise RouteConflict(
-                    f"{_methods_text(route.methods)} {route.path} conflicts with"
-                    f" {_methods_text(other.methods)} {other.path} (both match {pattern.shape}{on})"
-                )
-        # NOTE: a name must lead url_for to one pattern. Reusing a name for the same path
-        # (e.g. one name per method) is fine; for another path it is an error when either
-        # name was given explicitly. Two *derived* names (the same function registered at
-        # two paths) are allowed, and url_for() on that name then says it is ambiguous.
+    def _insert(self, pattern: Pattern) -> Node:
+        """The node where ``pattern`` ends, creating (or splitting) nodes on the way."""
+        node = self.root
+        segments = pattern.segments
+        i = 0
+        while i < len(segments):
+            if segments[i].kind == "static":
+                # A run of static segments goes into (compressed) static nodes.
+                j = i
+                while j < len(segments) and segments[j].kind == "static":
+                    j += 1
+                node = node.insert_static([s.text for s in segments[i:j]])
+                i = j
+            else:
+                node = node.insert_wild(segments[i])
+                i += 1
+        return node
+
+    def _check_name(self, route: Route, explicit: bool) -> None:
+        """Refuse a name that would make url_for ambiguous.
+
+        NOTE: a name must lead url_for to one pattern. Reusing a name for the same path
+        (e.g. one name per method) is fine; for another path it is an error when either
+        name was given explicitly. Two *derived* names (the same function registered at
+        two paths) are allowed, and url_for() on that name then says it is ambiguous.
+        """
         if route.name is None:
             return
         for other, _, other_explicit in self._by_name.get(route.name, []):

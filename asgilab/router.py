@@ -548,6 +548,7 @@ class Router:
         node = self.root
         i = 1  # segments[0] is the "" before the leading "/"
         values: list[Any] = []  # parameter values bound so far, left to right
+        value: Any  # one bound value (typed loosely: converters return anything)
         # Nodes with untried wildcard children: (node, segment index, next child, len(values)).
         stack: list[tuple[Node, int, int, int]] = []
         while True:
@@ -610,7 +611,7 @@ class Router:
                     elif mode == CATCH_ALL:
                         value = "/".join(segments[i:])  # the rest, slashes included
                     else:
-                        value = child.accept(segment)  # type: ignore[misc]
+                        value = child.accept(segment)  # type: ignore[misc]  # set for PARAM/MIXED
                         if value is None:
                             continue  # the converter refuses: try the next candidate
                     if k < len(wild):
@@ -688,31 +689,35 @@ class Router:
             return None
         return other
 
-    def url_for(self, name: str, /, **params: Any) -> str:
-        """The path of the route called ``name``, with ``params`` converted and percent-encoded.
+    def url_for(self, route_name: str, /, **params: Any) -> str:
+        """The path of the route ``route_name``, with ``params`` converted and percent-encoded.
 
         >>> router = Router()
         >>> _ = router.add("/files/{name}", lambda request: None, name="file")
         >>> router.url_for("file", name="a b/c")
         '/files/a%20b%2Fc'
+
+        NOTE: ``route_name`` is positional-only, so a parameter may be called ``name``.
+        (When the module is compiled with mypyc, which ignores ``/``, a route parameter
+        spelled ``route_name`` would collide with it.)
         """
-        entries = self._by_name.get(name)
+        entries = self._by_name.get(route_name)
         if not entries:
-            close = difflib.get_close_matches(name, list(self._by_name), n=3, cutoff=0.6)
+            close = difflib.get_close_matches(route_name, list(self._by_name), n=3, cutoff=0.6)
             if close:
                 hint = f" (did you mean {', '.join(repr(c) for c in close)}?)"
             else:
                 hint = f" (known: {', '.join(repr(n) for n in sorted(self._by_name)) or 'none'})"
-            raise URLBuildError(f"no route named {name!r}{hint}")
+            raise URLBuildError(f"no route named {route_name!r}{hint}")
         paths = {route.path: pattern for route, pattern, _ in entries}
         if len(paths) > 1:
             listed = ", ".join(sorted(paths))
             raise URLBuildError(
-                f"route name {name!r} is ambiguous: it names {listed}"
+                f"route name {route_name!r} is ambiguous: it names {listed}"
                 " (give each route its own name=)"
             )
         ((path, pattern),) = paths.items()
-        return pattern.build(params, what=f"route {name!r} ({path})")
+        return pattern.build(params, what=f"route {route_name!r} ({path})")
 
     # -- showing the tree and the walk -------------------------------------------------------
 

@@ -550,16 +550,20 @@ class Router:
         values: list[Any] = []  # parameter values bound so far, left to right
         value: Any  # one bound value (typed loosely: converters return anything)
         # Nodes with untried wildcard children: (node, segment index, next child, len(values)).
-        stack: list[tuple[Node, int, int, int]] = []
+        # PERF: created on the first fork only; most lookups never need one.
+        stack: list[tuple[Node, int, int, int]] | None = None
         while True:
             if i < n:
                 segment = segments[i]
                 # 1. The static child first: one dict lookup, then the rest of its run.
-                child = node.static_children.get(segment)
+                static = node.static_children
+                child = static.get(segment) if static else None
                 if child is not None and (
                     child.width == 1 or segments[i : i + child.width] == child.prefix
                 ):
                     if node.wild:
+                        if stack is None:
+                            stack = []
                         stack.append((node, i, 0, len(values)))  # come back for the wildcards
                     node = child
                     i += child.width
@@ -591,7 +595,7 @@ class Router:
                     return Match(route, params)
                 # Dead end: resume the most recent node with untried wildcard children,
                 # forgetting the parameters bound since.
-                if not stack:
+                if stack is None or not stack:
                     return None
                 node, i, k, bound = stack.pop()
                 del values[bound:]
@@ -615,6 +619,8 @@ class Router:
                         if value is None:
                             continue  # the converter refuses: try the next candidate
                     if k < len(wild):
+                        if stack is None:
+                            stack = []
                         stack.append((node, i, k, len(values)))  # come back for the others
                     if mode == MIXED:
                         values.extend(value)  # a mixed segment binds several values
@@ -624,7 +630,7 @@ class Router:
                     i = n if mode == CATCH_ALL else i + 1
                     break
                 else:
-                    if not stack:
+                    if stack is None or not stack:
                         return None
                     node, i, k, bound = stack.pop()
                     del values[bound:]

@@ -25,6 +25,19 @@ True
 <root>
 └── /users  GET users, POST users
     └── /{user_id:int}  GET user
+
+Decisions worth knowing:
+
+* ``match`` takes the raw path (as ASGI's ``raw_path``), splits it on literal ``/`` and
+  only then percent-decodes each segment, once, as strict UTF-8 (else ``InvalidPath``).
+  So ``/files/a%2Fb`` gives ``name == "a/b"`` for ``/files/{name}``; ``+`` stays a plus;
+  nothing is case-folded, no ``//`` is merged, no ``.``/``..`` is resolved.
+* A catch-all value is the decoded segments joined with ``/``: an encoded slash inside it
+  reads as a real one (``/static/a%2Fb`` and ``/static/a/b`` both give ``"a/b"``).
+* A route matches when the path does *and* the route accepts the method; a GET route
+  serves HEAD unless the same node has a HEAD route of its own.
+* Matches of fully static routes are built once, and share one read-only empty ``params``
+  mapping: treat ``Match`` objects as read-only.
 """
 
 import difflib

@@ -52,6 +52,17 @@ from .converters import BUILTIN_CONVERTERS, RANK_OTHER, Converter
 from .errors import InvalidPath, InvalidPattern, RouteConflict, URLBuildError
 from .patterns import Pattern, Segment, parse_pattern
 
+try:
+    # NOTE: only matters when this module is compiled with mypyc (see the performance
+    # note): it keeps Router subclassable by ordinary Python classes. Interpreted, the
+    # decorator does nothing, and mypy_extensions (which comes with mypy) is optional.
+    from mypy_extensions import mypyc_attr
+except ImportError:  # pragma: no cover
+
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> Callable[[Any], Any]:  # type: ignore[misc]
+        return lambda cls: cls
+
+
 __all__ = [
     "Action",
     "Explanation",
@@ -323,6 +334,7 @@ def _methods_text(methods: Iterable[str]) -> str:
     return ",".join(sorted(methods))
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Router:
     """Routes, a radix tree to find them, and the way back from a name to a URL.
 

@@ -634,3 +634,48 @@ def test_route_record() -> None:
     assert route.extras == {}
     with pytest.raises(AttributeError):
         route.path = "/y"  # type: ignore[misc]
+
+
+def test_static_matches_are_shared_and_read_only() -> None:
+    router = build("GET /a a", "GET /b/{x} b")
+    first, second = router.match("GET", "/a"), router.match("GET", "/a")
+    assert first is second  # built once, at registration
+    assert first is not None and first.params == {}
+    with pytest.raises(TypeError):
+        first.params["x"] = 1  # type: ignore[index]
+    # Matches with parameters get a fresh dict each time.
+    one, two = router.match("GET", "/b/1"), router.match("GET", "/b/1")
+    assert one == two and one is not two
+    assert one is not None and two is not None and one.params is not two.params
+
+
+def test_explain_and_allowed_methods_refuse_bad_paths() -> None:
+    router = build("GET /a/{x} a")
+    with pytest.raises(InvalidPath):
+        router.explain("GET", "/a/%zz")
+    with pytest.raises(InvalidPath):
+        router.allowed_methods("/a/%C3")
+
+
+@pytest.mark.parametrize(
+    ("path", "redirect"),
+    [
+        ("/caf%C3%A9/", "/caf%C3%A9"),  # the raw form comes back, escapes kept
+        ("/a/b%2Fc", "/a/b%2Fc/"),
+    ],
+)
+def test_redirect_slash_keeps_escapes(path: str, redirect: str) -> None:
+    router = build("GET /café cafe", "GET /a/{x}/ slashed")
+    assert router.redirect_slash("GET", path) == redirect
+
+
+def test_head_route_beside_get() -> None:
+    router = build("GET /page page", "HEAD /page page_head")
+    assert lookup(router, "HEAD", "/page") == ("page_head", {})
+    assert lookup(router, "GET", "/page") == ("page", {})
+    assert router.allowed_methods("/page") == frozenset({"GET", "HEAD"})
+    with pytest.raises(RouteConflict) as info:
+        router.add("/page", endpoint("again"), methods=["HEAD", "POST"])
+    assert (
+        str(info.value) == "HEAD,POST /page conflicts with HEAD /page (both match /page for HEAD)"
+    )

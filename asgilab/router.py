@@ -416,17 +416,8 @@ class Router:
         )
         self._check_name(route, explicit)
         node = self._insert(pattern)
-        # The node *is* the shape: a route already there with a shared method conflicts.
-        # (Such a node existed before, so finding it changed nothing in the tree.)
-        clash = sorted(m for m in method_set if m in node.routes)
-        if clash:
-            other = node.routes[clash[0]]
-            overlap = method_set & other.methods
-            on = "" if overlap == method_set == other.methods else f" for {_methods_text(overlap)}"
-            raise RouteConflict(
-                f"{_methods_text(method_set)} {path} conflicts with"
-                f" {_methods_text(other.methods)} {other.path} (both match {pattern.shape}{on})"
-            )
+        # (A conflict means the node existed before: finding it changed nothing in the tree.)
+        self._check_methods(node, path, method_set, pattern)
         for method in method_set:
             node.routes[method] = route
         names = pattern.names
@@ -459,6 +450,20 @@ class Router:
                 node = node.insert_wild(segments[i])
                 i += 1
         return node
+
+    def _check_methods(
+        self, node: Node, path: str, methods: frozenset[str], pattern: Pattern
+    ) -> None:
+        """Refuse a route whose node (that is, whose shape) already has one of its methods."""
+        clash = sorted(m for m in methods if m in node.routes)
+        if clash:
+            other = node.routes[clash[0]]
+            overlap = methods & other.methods
+            on = "" if overlap == methods == other.methods else f" for {_methods_text(overlap)}"
+            raise RouteConflict(
+                f"{_methods_text(methods)} {path} conflicts with"
+                f" {_methods_text(other.methods)} {other.path} (both match {pattern.shape}{on})"
+            )
 
     def _check_name(self, route: Route, explicit: bool) -> None:
         """Refuse a name that would make url_for ambiguous.
@@ -527,28 +532,58 @@ class Router:
         """Copy every route of ``other`` into this router, under ``prefix`` (a route group).
 
         The routes are copied now: routes added to ``other`` later are not seen. Route names
-        are kept as they are, so a clash with an existing name is reported.
+        are kept as they are, so a clash with an existing name is reported. Everything is
+        checked before anything is added: a refused include leaves this router unchanged.
         """
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise InvalidPattern(
                 f"include prefix {prefix!r} must start with '/' and not end with '/' (e.g. '/api')"
             )
+        converters = dict(self.converters)
         for conv_name, converter in other.converters.items():
-            known = self.converters.setdefault(conv_name, converter)
-            if known is not converter:
+            if converters.setdefault(conv_name, converter) is not converter:
                 raise InvalidPattern(
                     f"converter {conv_name!r} of the included router differs from this router's"
                     " (register it once, or give one of them another name)"
                 )
         explicit = {id(r) for entries in other._by_name.values() for r, _, e in entries if e}
-        for route in other.routes:
-            self.add(
-                prefix + route.path,
-                route.endpoint,
-                methods=route.methods,
-                name=route.name if id(route) in explicit else None,
-                extras=route.extras,
-            )
+        copies = [
+            (Route(prefix + r.path, r.endpoint, r.methods, r.name, r.extras), id(r) in explicit)
+            for r in other.routes
+        ]
+        for route, is_explicit in copies:
+            pattern = parse_pattern(route.path, converters, self._segments)
+            self._check_name(route, is_explicit)
+            node = self._find(pattern)
+            if node is not None:
+                self._check_methods(node, route.path, route.methods, pattern)
+        self.converters = converters
+        for route, is_explicit in copies:
+            name = route.name if is_explicit else None
+            self.add(route.path, route.endpoint, route.methods, name, route.extras)
+
+    def _find(self, pattern: Pattern) -> Node | None:
+        """The node where ``pattern`` ends if the tree has it already (changing nothing)."""
+        node = self.root
+        texts: list[str] = []
+        for segment in [*pattern.segments, None]:
+            if segment is not None and segment.kind == "static":
+                texts.append(segment.text)
+                continue
+            while texts:  # follow the pending static run through (compressed) static nodes
+                child = node.static_children.get(texts[0])
+                if child is None or texts[: child.width] != child.prefix:
+                    return None
+                node, texts = child, texts[child.width :]
+            if segment is None:
+                return node
+            for child in node.wild:
+                if child.segment is not None and child.segment.shape == segment.shape:
+                    node = child
+                    break
+            else:
+                return None
+        return node
 
     # -- lookup -----------------------------------------------------------------------------
 

@@ -679,3 +679,22 @@ def test_head_route_beside_get() -> None:
     assert (
         str(info.value) == "HEAD,POST /page conflicts with HEAD /page (both match /page for HEAD)"
     )
+
+
+def test_refused_include_changes_nothing() -> None:
+    api = build("GET /users api_users", "GET /users/{id} api_user", "POST /items api_items")
+    api.register_converter("slug", r"[a-z]+")
+    app = build("GET /api/users/{name} mine", "GET /api/x/y/z deep")
+    before = str(app)
+    with pytest.raises(RouteConflict) as info:
+        app.include(api, prefix="/api")
+    assert str(info.value) == (
+        "GET /api/users/{id} conflicts with GET /api/users/{name} (both match /api/users/{str})"
+    )
+    assert str(app) == before
+    assert [r.name for r in app.routes] == ["mine", "deep"]
+    assert "slug" not in app.converters
+    # Inside a compressed run (/api/x/y/z) nothing exists yet: no conflict there.
+    app.include(build("GET /y other_y"), prefix="/api/x")
+    assert lookup(app, "GET", "/api/x/y") == ("other_y", {})
+    assert lookup(app, "GET", "/api/x/y/z") == ("deep", {})

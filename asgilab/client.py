@@ -211,7 +211,8 @@ class _InProcessTransport(httpx.AsyncBaseTransport):
         whole_body: bytes | None = None
         chunks: AsyncIterator[bytes] | None = None
         if isinstance(stream, httpx.ByteStream):
-            whole_body = request.content
+            # aread(), not .content: a request httpx rebuilt to follow a redirect is unread.
+            whole_body = await request.aread()
         elif isinstance(stream, httpx.AsyncByteStream):
             chunks = aiter(stream)
         else:

@@ -502,3 +502,24 @@ def test_responses_are_httpx_responses() -> None:
         response = client.get("/")
     assert isinstance(response, httpx.Response)
     assert repr(client) == f"Client({hello!r}, base_url='http://testserver')"
+
+
+async def slash_redirect(scope: Scope, receive: Receive, send: Send) -> None:
+    """Sends ``/x/`` to ``/x`` with a 308 (method and body kept), then acts as ``echo``."""
+    if scope["type"] == "http" and scope["path"].endswith("/"):
+        location = scope["path"].rstrip("/").encode()
+        await send(
+            {"type": "http.response.start", "status": 308, "headers": [(b"location", location)]}
+        )
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await echo(scope, receive, send)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_follow_redirects_resends_the_request(method: str) -> None:
+    # httpx rebuilds the request for the next hop with a stream nobody has read yet.
+    response = Client(slash_redirect).request(method, "/x/", content=b"kept", follow_redirects=True)
+    assert response.status_code == 200
+    assert [r.status_code for r in response.history] == [308]
+    assert (response.json()["method"], response.json()["body"]) == (method, "kept")

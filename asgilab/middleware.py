@@ -61,8 +61,15 @@ class Middleware:
 
     def __repr__(self) -> str:
         name = getattr(self.cls, "__name__", repr(self.cls))
-        options = "".join(f", {k}={v!r}" for k, v in self.options.items())
+        options = "".join(f", {k}={_short(v)}" for k, v in self.options.items())
         return f"Middleware({name}{options})"
+
+
+def _short(value: object) -> str:
+    """A function by its qualified name (``authenticate``), anything else by its repr."""
+    if callable(value) and hasattr(value, "__qualname__"):
+        return str(value.__qualname__)
+    return repr(value)
 
 
 def build_stack(app: ASGIApp, middleware: list[Middleware]) -> ASGIApp:

@@ -75,6 +75,17 @@ def test_middleware_repr() -> None:
     assert repr(Middleware(Trace, {"name": "A"})) == "Middleware(Trace, name='A')"
 
 
+def test_function_middleware_repr_names_the_function() -> None:
+    async def authenticate(req: Request, call_next: Any) -> Response:
+        return await call_next(req)  # type: ignore[no-any-return]
+
+    layer = Middleware(FunctionMiddleware, {"dispatch": authenticate})
+    assert repr(layer) == (
+        "Middleware(FunctionMiddleware, "
+        "dispatch=test_function_middleware_repr_names_the_function.<locals>.authenticate)"
+    )
+
+
 def test_function_middleware_edits_headers_of_the_inner_response() -> None:
     async def add_header(req: Request, call_next: Any) -> Response:
         response: Response = await call_next(req)

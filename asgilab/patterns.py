@@ -125,7 +125,8 @@ class Segment:
         values = []
         for i, part in enumerate(self.parts):
             if isinstance(part, Param):
-                value = part.converter.accept(m.group(f"p{i}"))
+                text = m.group(f"p{i}")
+                value = part.converter.accept(text) if text else None  # never empty
                 if value is None:
                     return None
                 values.append(value)

@@ -330,6 +330,16 @@ def split_path(path: str) -> list[str]:
     return segments
 
 
+def _accept(node: Node, segment: str) -> Any:
+    """What a param or mixed ``node`` binds for ``segment`` (never empty), or None.
+
+    The slow paths (allowed_methods, explain) use this; match() inlines the same rules.
+    """
+    if not segment:
+        return None
+    return segment if node.accept is None else node.accept(segment)
+
+
 def _methods_text(methods: Iterable[str]) -> str:
     return ",".join(sorted(methods))
 
@@ -675,7 +685,8 @@ class Router:
                     elif mode == CATCH_ALL:
                         value = "/".join(segments[i:])  # the rest, slashes included
                     else:
-                        value = child.accept(segment)  # type: ignore[misc]  # set for PARAM/MIXED
+                        # A parameter never matches an empty segment, whatever its regex.
+                        value = child.accept(segment) if segment else None  # type: ignore[misc]
                         if value is None:
                             continue  # the converter refuses: try the next candidate
                     if k < len(wild):
@@ -713,8 +724,8 @@ class Router:
             if child is not None and segments[i : i + child.width] == child.prefix:
                 yield from visit(child, i + child.width, values)
             for child in node.param_children:
-                value = segment if child.accept is None else child.accept(segment)
-                if value is None or value == "":
+                value = _accept(child, segment)
+                if value is None:
                     continue
                 bound = [*values, *value] if child.kind == "mixed" else [*values, value]
                 yield from visit(child, i + 1, bound)
@@ -840,8 +851,8 @@ class Router:
                     steps.append(Step(child, "enter", f"{child.label} takes {rest!r}"))
                     found_match = visit(child, n, [*values, rest])
                 else:
-                    value = segment if child.accept is None else child.accept(segment)
-                    if value is None or value == "":
+                    value = _accept(child, segment)
+                    if value is None:
                         steps.append(Step(child, "reject", f"{child.label} rejects {segment!r}"))
                         continue
                     steps.append(Step(child, "enter", f"{child.label} accepts {segment!r}"))

@@ -698,3 +698,17 @@ def test_refused_include_changes_nothing() -> None:
     app.include(build("GET /y other_y"), prefix="/api/x")
     assert lookup(app, "GET", "/api/x/y") == ("other_y", {})
     assert lookup(app, "GET", "/api/x/y/z") == ("deep", {})
+
+
+def test_parameters_never_match_empty_text() -> None:
+    router = Router()
+    router.register_converter("opt", r"[a-z]*")  # its regex would take ""
+    router.add("/a/{x:opt}", endpoint("whole"))
+    router.add("/b/{x:opt}-{y:opt}", endpoint("mixed"))
+    router.add("/a/{rest:path}", endpoint("rest"))
+    assert lookup(router, "GET", "/a/abc") == ("whole", {"x": "abc"})
+    assert lookup(router, "GET", "/a/") == ("rest", {"rest": ""})
+    assert lookup(router, "GET", "/b/x-y") == ("mixed", {"x": "x", "y": "y"})
+    assert lookup(router, "GET", "/b/x-") is None
+    assert router.allowed_methods("/b/-y") == frozenset()
+    assert router.explain("GET", "/a/").match == router.match("GET", "/a/")

@@ -92,6 +92,8 @@ class Reference:
             if m is None:
                 return None
             for param, group in zip(segment.params, m.groups(), strict=True):
+                if not group and segment.kind != "catch_all":
+                    return None  # parameters never match empty text
                 try:
                     value = param.converter.parse(group)
                 except ValueError:

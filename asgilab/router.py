@@ -38,6 +38,11 @@ Decisions worth knowing:
   serves HEAD unless the same node has a HEAD route of its own.
 * Matches of fully static routes are built once, and share one read-only empty ``params``
   mapping: treat ``Match`` objects as read-only.
+
+PERF: the hot path is :meth:`Router.match`: a dict of fully static paths first, then one
+``split("/")`` and an iterative walk that only allocates a backtrack stack at a fork. The
+module is plain typed Python that mypyc compiles unchanged (with patterns and converters),
+which roughly halves lookup times; the interpreted module stays the reference.
 """
 
 import difflib

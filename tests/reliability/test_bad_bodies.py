@@ -251,6 +251,29 @@ def test_content_length_shorter_than_the_body(live: Live) -> None:
     assert_still_serving(live.url, [])
 
 
+@pytest.mark.parametrize(
+    ("declared", "sent", "answer"),
+    [
+        (b"3", b"123456789", b'{"type":"int"}'),  # says less: the messages rule
+        (b"1000", b"[1]", b'{"type":"list"}'),  # says more: the messages rule
+        (b"5000", b"[1]", TOO_LARGE),  # says more than the limit: 413, nothing read
+    ],
+)
+def test_lying_content_length_in_process(
+    hostile: Hostile, declared: bytes, sent: bytes, answer: bytes
+) -> None:
+    # Framing is the server's job (see the over-the-wire tests): in ASGI the body is what
+    # the http.request messages carry. The App uses the declared length only to refuse
+    # early, so a lie costs nothing but the lie's own 413.
+    path = b"/upload" if answer == TOO_LARGE else b"/json"
+    reply = asyncio.run(
+        asgi_request(hostile, "POST", path, headers=[(b"content-length", declared)], chunks=[sent])
+    )
+    assert reply.body == answer
+    if answer == TOO_LARGE:
+        assert hostile.received["/upload"] == 0
+
+
 def test_content_length_not_a_number_in_process(hostile: Hostile) -> None:
     reply = asyncio.run(
         asgi_request(hostile, "POST", b"/upload", headers=[(b"content-length", b"ten")])

@@ -6,6 +6,17 @@ Run from the repository root with the virtualenv active::
     python bench/routers.py --full       # longer samples, a bigger time cap for slow peers
     python bench/routers.py --quick --no-targets   # what the smoke test runs
     python bench/routers.py --json results/routers.json   # for the performance notebook
+    python bench/routers.py --no-compiled   # the interpreted asgilab only
+
+asgilab runs as two builds of the same source: ``asgilab`` (interpreted, what
+``import asgilab`` gives everyone) and ``asgilab (mypyc)``, a copy whose
+``router``, ``patterns`` and ``converters`` modules mypyc compiled to C
+(``bench/_compiled.py`` builds it into ``build/mypyc/``, ~20 s the first time,
+then cached by the hash of the sources). The compiled build runs in a child
+process with that copy first on ``sys.path``; the parent asks it for one sample
+at a time, so it takes its turn in the same interleaved rounds as every other
+router. The targets are checked against the compiled build when it could be
+built (the output says which build), else against the interpreted one.
 
 Two parts, both in one process tree on one machine, so only ratios matter:
 
@@ -46,6 +57,7 @@ import argparse
 import functools
 import gc
 import json
+import os
 import random
 import re
 import subprocess
@@ -57,6 +69,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import _harness as h
+from _compiled import CompiledBuildError, compiled_dir
 from _contenders import (
     CONTENDERS,
     PARAM,
@@ -68,7 +81,18 @@ from _contenders import (
     route_key,
 )
 
-__all__ = ["generated_lookups", "generated_routes", "github_workloads", "load_routes", "main"]
+__all__ = [
+    "COMPILED",
+    "CompiledContender",
+    "generated_lookups",
+    "generated_routes",
+    "github_workloads",
+    "load_routes",
+    "main",
+]
+
+# The column of the mypyc-compiled asgilab; "asgilab" is the interpreted build.
+COMPILED = "asgilab (mypyc)"
 
 
 # --------------------------------------------------------------------------- workloads
@@ -207,14 +231,19 @@ def check(contender: Contender, lookups: Sequence[Lookup]) -> list[str]:
 
 
 def run_github(
-    mode: h.Mode, names: list[str], distinct: int
+    mode: h.Mode, names: list[str], distinct: int, compiled: CompiledContender | None = None
 ) -> tuple[dict[str, dict[str, float]], dict[str, list[str]], list[str]]:
-    """Time every contender on every GitHub workload; also return the wrong answers."""
+    """Time every contender on every GitHub workload; also return the wrong answers.
+
+    ``compiled``, when given, is raced too, in its own process but in the same rounds.
+    """
     routes = load_routes("github_routes.txt")
     endpoints = make_endpoints(routes)
     workloads = github_workloads(routes, distinct)
     contenders = {name: CONTENDERS[name](routes, endpoints) for name in names}
     wrong: dict[str, list[str]] = {}
+    if compiled is not None:
+        wrong[COMPILED] = compiled.check()
     for name, contender in contenders.items():
         for workload, lookups in workloads.items():
             if contender.static_only and workload != "static":
@@ -229,9 +258,77 @@ def run_github(
             run, items = contender.runner(), contender.items(lookups)
             number = h.calibrate(run, items, len(items), mode.sample_s)
             samplers[name] = functools.partial(h.sample_ns, run, items, len(items), number)
+        if compiled is not None:
+            samplers[COMPILED] = compiled.sampler(workload, mode.sample_s)
         results[workload] = h.interleaved_best(samplers, mode.rounds)
     notes = [note for c in contenders.values() if (note := c.note())]
     return results, wrong, notes
+
+
+class CompiledContender:
+    """asgilab's compiled build, racing from a child process that times its own samples.
+
+    Two builds of one package cannot share a process (both are ``asgilab``), so
+    the child imports the compiled copy and answers one request per line on its
+    stdin: check every answer, calibrate a workload, take one sample. Only the
+    child's own timing loop is in a sample; the pipe is outside it.
+    """
+
+    def __init__(self, directory: str, distinct: int) -> None:
+        command = [sys.executable, __file__, "--compiled-child", str(distinct)]
+        self.child = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=with_path(directory),
+        )
+
+    def ask(self, **request: Any) -> Any:
+        assert self.child.stdin is not None and self.child.stdout is not None
+        self.child.stdin.write(json.dumps(request) + "\n")
+        self.child.stdin.flush()
+        line = self.child.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {COMPILED} child exited (status {self.child.wait()})")
+        return json.loads(line)
+
+    def check(self) -> list[str]:
+        wrong: list[str] = self.ask(op="check")
+        return wrong
+
+    def sampler(self, workload: str, sample_s: float) -> Callable[[], float]:
+        number = self.ask(op="calibrate", workload=workload, sample_s=sample_s)
+        return functools.partial(self.ask, op="sample", workload=workload, number=number)
+
+    def close(self) -> None:
+        assert self.child.stdin is not None
+        self.child.stdin.close()
+        self.child.wait(timeout=30)
+
+
+def compiled_child(distinct: int) -> None:
+    """The child side of :class:`CompiledContender`: serve requests until stdin closes."""
+    import asgilab.router
+
+    if not (asgilab.router.__file__ or "").endswith(".so"):
+        raise SystemExit(f"{COMPILED}: imported {asgilab.router.__file__}, not the compiled copy")
+    routes = load_routes("github_routes.txt")
+    workloads = github_workloads(routes, distinct)
+    contender = CONTENDERS["asgilab"](routes, make_endpoints(routes))
+    prepared = {w: (contender.runner(), contender.items(x)) for w, x in workloads.items()}
+    for line in sys.stdin:
+        request = json.loads(line)
+        answer: Any
+        if request["op"] == "check":
+            answer = [bad for lookups in workloads.values() for bad in check(contender, lookups)]
+        else:
+            run, items = prepared[request["workload"]]
+            if request["op"] == "calibrate":
+                answer = h.calibrate(run, items, len(items), request["sample_s"])
+            else:
+                answer = h.sample_ns(run, items, len(items), request["number"])
+        print(json.dumps(answer), flush=True)
 
 
 # --------------------------------------------------------------------------- part 2
@@ -249,7 +346,12 @@ def scaling_cell(name: str, size: int, rounds: int, budget_s: float) -> None:
     def report(**figures: float) -> None:
         print(json.dumps({**figures, "work_s": time.perf_counter() - began}), flush=True)
 
-    cls = CONTENDERS[name]
+    if name == COMPILED:
+        import asgilab.router
+
+        if not (asgilab.router.__file__ or "").endswith(".so"):
+            raise RuntimeError(f"imported {asgilab.router.__file__}, not the compiled copy")
+    cls = CONTENDERS["asgilab" if name == COMPILED else name]
     warm_up = generated_routes(10)
     cls(warm_up, make_endpoints(warm_up))  # imports the router's modules outside the timing
     routes = generated_routes(size)
@@ -298,13 +400,14 @@ class Cell:
 
 
 def run_scaling(
-    mode: h.Mode, names: list[str], sizes: list[int], cap_s: float
+    mode: h.Mode, names: list[str], sizes: list[int], cap_s: float, compiled: str | None = None
 ) -> dict[str, dict[int, Cell]]:
     """Every (router, size) cell in a child process, smallest sizes first, capped.
 
     A peer is not even started at a size its last two cells say it cannot finish
     under the cap (assuming at least linear growth), and never again after a cell
     hit the cap or failed. asgilab always runs: its 100,000-route cell is a target.
+    ``compiled`` is the directory of the compiled copy, whose cells run as :data:`COMPILED`.
     """
     table: dict[str, dict[int, Cell]] = {name: {} for name in names}
     for i, size in enumerate(sizes):
@@ -314,21 +417,32 @@ def run_scaling(
             if any(cell.status != "ok" for cell in cells):
                 table[name][size] = Cell("skipped", detail="a smaller size did not finish")
                 continue
-            if name != "asgilab" and len(cells) >= 2:
+            ours = name in ("asgilab", COMPILED)
+            if not ours and len(cells) >= 2:
                 last, before = cells[-1].work_s or 0.0, cells[-2].work_s or 0.0
                 growth = max(size / sizes[i - 1], last / max(before, 1e-3))
                 if last * growth > cap_s:
                     table[name][size] = Cell("skipped", detail=f"estimated {last * growth:.0f} s")
                     continue
-            cell_cap = cap_s * ASGILAB_CAP if name == "asgilab" else cap_s
-            table[name][size] = cell = spawn_cell(name, size, mode.rounds, cell_cap)
+            cell_cap = cap_s * ASGILAB_CAP if ours else cap_s
+            path = compiled if name == COMPILED else None
+            table[name][size] = cell = spawn_cell(name, size, mode.rounds, cell_cap, path)
             print(f"  scaling: {name} at {size:,} routes: {cell.status} {cell.detail}", flush=True)
     return table
 
 
-def spawn_cell(name: str, size: int, rounds: int, cap_s: float) -> Cell:
+def with_path(directory: str) -> dict[str, str]:
+    """The environment for a child that must import ``directory``'s asgilab first."""
+    old = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([directory, *([old] if old else [])])}
+
+
+def spawn_cell(name: str, size: int, rounds: int, cap_s: float, path: str | None = None) -> Cell:
     command = [sys.executable, __file__, "--cell", name, str(size), str(rounds), str(cap_s / 4)]
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = None if path is None else with_path(path)
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         out, err = child.communicate(timeout=cap_s)
         status = "ok"
@@ -362,14 +476,18 @@ def report_github(results: dict[str, dict[str, float]], names: list[str]) -> Non
     rows = [[w, *(h.format_ns(by.get(n)) for n in names)] for w, by in results.items()]
     print(h.render_table(["workload", *names], rows))
     print()
-    peers = [n for n in names if n not in ("asgilab", "floor")]
-    if "asgilab" in names:
-        print("Ratios: peer time / asgilab time (above 1.00x means asgilab is faster)")
-        headers = ["workload", *peers, "asgilab/floor"]
+    peers = [n for n in names if n not in ("asgilab", COMPILED, "floor")]
+    for ours in [n for n in (COMPILED, "asgilab") if n in names]:
+        print(f"Ratios: peer time / {ours} time (above 1.00x means {ours} is faster)")
+        headers = ["workload", *peers, f"{ours}/floor"]
+        if ours == COMPILED and "asgilab" in names:
+            headers.append("interpreted/compiled")
         rows = []
         for workload, by in results.items():
-            row = [workload, *(h.format_ratio(ratio(by.get(p), by.get("asgilab"))) for p in peers)]
-            row.append(h.format_ratio(ratio(by.get("asgilab"), by.get("floor"))))
+            row = [workload, *(h.format_ratio(ratio(by.get(p), by.get(ours))) for p in peers)]
+            row.append(h.format_ratio(ratio(by.get(ours), by.get("floor"))))
+            if len(headers) > len(row):
+                row.append(h.format_ratio(ratio(by.get("asgilab"), by.get(ours))))
             rows.append(row)
         print(h.render_table(headers, rows))
         print()
@@ -418,13 +536,20 @@ def targets(
     scaling: dict[str, dict[int, Cell]],
     missing: dict[str, str],
 ) -> list[h.Target]:
+    """The issue's router targets, checked against the compiled build when it raced.
+
+    Every build that raced must answer every lookup right; the speed and scaling
+    targets are judged on the compiled build if there is one (the issue allows
+    mypyc as the lever), else on the interpreted one.
+    """
     raced = set(results.get("all", {}))
+    ours = COMPILED if COMPILED in raced else "asgilab"
 
     def absent(name: str) -> str | None:
         """Why ``name`` was not raced in this run, or ``None`` if it was."""
         return None if name in raced else missing.get(name, f"{name} left out by --only")
 
-    if why := absent("asgilab"):
+    if why := absent(ours):
         names = [
             "router ≥ 1.3x Falcon on every workload",
             "router faster than xrtr on every workload",
@@ -434,10 +559,12 @@ def targets(
         return [h.Target(name, None, why) for name in names]
     out = [
         h.Target(
-            "asgilab answers every lookup right",
-            not wrong.get("asgilab"),
-            "; ".join(wrong.get("asgilab", [])[:3]) or "all lookups checked",
+            f"{build} answers every lookup right",
+            not wrong.get(build),
+            "; ".join(wrong.get(build, [])[:3]) or "all lookups checked",
         )
+        for build in ("asgilab", COMPILED)
+        if build in raced
     ]
     # (peer, what the target says, whether a ratio peer/asgilab meets it)
     bars: list[tuple[str, str, Callable[[float], bool]]] = [
@@ -448,26 +575,26 @@ def targets(
         if why := absent(peer):
             out.append(h.Target(f"router {label} on every workload", None, why))
             continue
-        ratios = {w: ratio(by.get(peer), by.get("asgilab")) or 0.0 for w, by in results.items()}
+        ratios = {w: ratio(by.get(peer), by.get(ours)) or 0.0 for w, by in results.items()}
         out.append(
             h.Target(
-                f"router {label} on every workload",
+                f"router: {ours} {label} on every workload",
                 all(meets(r) for r in ratios.values()),
                 ", ".join(f"{w} {r:.2f}x" for w, r in ratios.items()),
             )
         )
     static = results.get("static", {})
-    to_floor = ratio(static.get("asgilab"), static.get("floor"))
+    to_floor = ratio(static.get(ours), static.get("floor"))
     out.append(
         h.Target(
-            "static lookups within 2x of the floor",
+            f"static lookups: {ours} within 2x of the floor",
             None if to_floor is None else to_floor <= 2.0,
-            f"asgilab/floor = {h.format_ratio(to_floor)}",
+            f"{ours}/floor = {h.format_ratio(to_floor)}",
         )
     )
     if to_floor is None:
         out[-1] = h.Target(out[-1].name, None, absent("floor") or "not measured")
-    out.extend(scaling_targets(scaling.get("asgilab", {})))
+    out.extend(scaling_targets(scaling.get(ours, {})))
     return out
 
 
@@ -520,7 +647,13 @@ def extra_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only", nargs="+", choices=list(CONTENDERS), help="race only these routers"
     )
+    parser.add_argument(
+        "--no-compiled",
+        action="store_true",
+        help="race the interpreted asgilab only (no mypyc build); targets apply to it",
+    )
     parser.add_argument("--cell", nargs=4, help=argparse.SUPPRESS)  # child process entry
+    parser.add_argument("--compiled-child", type=int, help=argparse.SUPPRESS)  # ditto
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -529,6 +662,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         name, size, rounds, budget = args.cell
         scaling_cell(name, int(size), int(rounds), float(budget))
         return 0
+    if args.compiled_child is not None:
+        compiled_child(args.compiled_child)
+        return 0
     wanted = args.only or list(CONTENDERS)
     missing = {name: why for name in wanted if (why := available(name))}
     names = [name for name in wanted if name not in missing]
@@ -536,10 +672,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         [CONTENDERS[n].distribution for n in names if n not in ("asgilab", "floor")]
     )
     h.print_header("Router lookups", mode, env)
+    compiled_path: str | None = None
+    if "asgilab" in names and not args.no_compiled:
+        try:
+            compiled_path = str(compiled_dir(verbose=True))
+        except CompiledBuildError as error:
+            missing[COMPILED] = f"no compiled build, targets apply to the interpreted one: {error}"
     for name, why in missing.items():
         print(f"  {name}: {why}")
+    if compiled_path is not None:
+        print(f"  {COMPILED}: the same source compiled by mypyc, from {compiled_path}")
+        print()
     distinct = 256 if mode.name == "quick" else 4096
-    results, wrong, notes = run_github(mode, names, distinct)
+    compiled = None if compiled_path is None else CompiledContender(compiled_path, distinct)
+    try:
+        results, wrong, notes = run_github(mode, names, distinct, compiled)
+    finally:
+        if compiled is not None:
+            compiled.close()
+    if compiled is not None:
+        names.insert(names.index("asgilab") + 1, COMPILED)
     report_github(results, names)
     for note in notes:
         print(f"  note: {note}")
@@ -550,7 +702,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = [10, 100] if mode.name == "quick" else [10, 100, 1_000, 10_000, 100_000]
     cap = args.cap or {"quick": 10.0, "default": 12.0, "full": 60.0}[mode.name]
     scaling_names = [n for n in names if n != "floor"]
-    scaling = run_scaling(mode, scaling_names, sizes, cap)
+    scaling = run_scaling(mode, scaling_names, sizes, cap, compiled_path)
     print()
     report_scaling(scaling, sizes, cap)
 
@@ -565,6 +717,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, cells in scaling.items()
         },
     }
+    judged = COMPILED if COMPILED in results.get("all", {}) else "asgilab"
+    print(f"Speed and scaling targets are checked against the {judged} build.")
+    payload["targets_build"] = judged
     return h.finish(targets(results, wrong, scaling, missing), mode, payload)
 
 

@@ -37,14 +37,14 @@ import traceback
 from collections.abc import Callable, Mapping
 from types import EllipsisType
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, quote_from_bytes
 
 from .background import BackgroundRunner
 from .errors import AsgilabError, HTTPException, InvalidPath
 from .handlers import Handler, to_response
 from .lifespan import Lifespan, run_lifespan
 from .middleware import FunctionMiddleware, Middleware, MiddlewareFunction, build_stack
-from .request import DEFAULT_MAX_BODY_SIZE, Request
+from .request import DEFAULT_MAX_BODY_SIZE, ClientDisconnect, Request
 from .responses import PlainTextResponse, Response, render_json
 from .router import Route, Router
 from .types import ASGIApp, Message, Receive, Scope, Send
@@ -61,6 +61,8 @@ ExceptionHandler = Callable[[Request, Exception], Any]
 # per response (content-length varies), the tuples are shared.
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 _JSON = (b"content-type", b"application/json")
+# What a query string keeps unescaped when copied into a redirect's Location.
+_QUERY_SAFE = "/?&=+;%:@!$'()*,~[]"
 
 
 class App:
@@ -275,6 +277,10 @@ class App:
                 content_type = _JSON
             else:
                 response = to_response(result, endpoint.name)
+        except ClientDisconnect:
+            # The client left mid-body: nobody to answer, and not a server error.
+            logger.info("%s %s: the client disconnected mid-body", method, path)
+            return
         except Exception as exc:
             body = None
             response = await self._error_response(request, exc)
@@ -315,7 +321,8 @@ class App:
                     if not location.startswith(("//", "/\\")):
                         query = scope.get("query_string") or b""
                         if query:
-                            location += "?" + query.decode("latin-1")
+                            # Re-escape: a raw ASGI caller may send control characters.
+                            location += "?" + quote_from_bytes(query, safe=_QUERY_SAFE)
                         response = Response(status_code=308, headers={"location": location})
                         await response(scope, receive, send)
                         return

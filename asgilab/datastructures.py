@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar, overload
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import AsgilabError, HTTPException
+from .errors import AsgilabError, HTTPException, excerpt
 
 __all__ = [
     "URL",
@@ -229,7 +229,7 @@ def _convert(key: str, value: str, type_: Callable[[str], T], where: str) -> T:
         except (ValueError, TypeError):
             pass
     type_name = getattr(type_, "__name__", repr(type_))
-    raise HTTPException(400, f"{where} {key!r} must be {type_name}, got {value!r}")
+    raise HTTPException(400, f"{where} {key!r} must be {type_name}, got {excerpt(value)!r}")
 
 
 class MultiDict(Mapping[str, V]):

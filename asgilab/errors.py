@@ -19,6 +19,16 @@ __all__ = [
 ]
 
 
+def excerpt(text: str, limit: int = 40) -> str:
+    """At most ``limit`` characters of ``text``: error messages quote client input, and a
+    64 KiB path segment must not come back as a 64 KiB 400 body.
+
+    >>> excerpt("x" * 100, limit=5)
+    'xxxxx...'
+    """
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 class AsgilabError(Exception):
     """Base class of every error raised by asgilab, so one ``except`` catches them all."""
 

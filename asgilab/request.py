@@ -280,9 +280,11 @@ class Request:
             return _json_decoder.decode(body.decode("utf-8"))
         except UnicodeDecodeError:
             raise HTTPException(400, "invalid JSON: the body is not UTF-8") from None
+        except RecursionError:
+            raise HTTPException(400, "invalid JSON: nested too deeply") from None
         except json.JSONDecodeError as exc:
             raise HTTPException(
-                400, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+                400, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
             ) from None
 
     async def form(self) -> FormData:

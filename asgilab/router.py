@@ -54,7 +54,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import unquote_to_bytes
 
 from .converters import BUILTIN_CONVERTERS, RANK_OTHER, Converter
-from .errors import InvalidPath, InvalidPattern, RouteConflict, URLBuildError
+from .errors import InvalidPath, InvalidPattern, RouteConflict, URLBuildError, excerpt
 from .patterns import Pattern, Segment, parse_pattern
 
 try:
@@ -314,11 +314,13 @@ def _decode(segment: str) -> str:
     bad = _BAD_ESCAPE.search(segment)
     if bad is not None:
         escape = segment[bad.start() : bad.start() + 3]
-        raise InvalidPath(f"invalid percent-escape {escape!r} in path segment {segment!r}")
+        raise InvalidPath(f"invalid percent-escape {escape!r} in path segment {excerpt(segment)!r}")
     try:
         return unquote_to_bytes(segment).decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidPath(f"path segment {segment!r} is not UTF-8 once percent-decoded") from None
+        raise InvalidPath(
+            f"path segment {excerpt(segment)!r} is not UTF-8 once percent-decoded"
+        ) from None
 
 
 def split_path(path: str) -> list[str]:

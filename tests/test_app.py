@@ -511,7 +511,7 @@ def test_invalid_json_is_400() -> None:
     reply = call(APP, "POST", "/echo", content=b"{nope")
     assert reply.status_code == 400
     assert reply.text == (
-        "invalid JSON: Expecting property name enclosed in double quotes at line 1 column 2"
+        "invalid JSON: Expecting property name enclosed in double quotes (line 1, column 2)"
     )
 
 

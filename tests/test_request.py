@@ -188,10 +188,10 @@ def test_json() -> None:
     [
         (
             b"{bad",
-            "invalid JSON: Expecting property name enclosed in double quotes at line 1 column 2",
+            "invalid JSON: Expecting property name enclosed in double quotes (line 1, column 2)",
         ),
-        (b"", "invalid JSON: Expecting value at line 1 column 1"),
-        (b'{"a": 1} x', "invalid JSON: Extra data at line 1 column 10"),
+        (b"", "invalid JSON: Expecting value (line 1, column 1)"),
+        (b'{"a": 1} x', "invalid JSON: Extra data (line 1, column 10)"),
         (b'"\xff"', "invalid JSON: the body is not UTF-8"),
     ],
 )

@@ -56,7 +56,12 @@ def lab(args: list[str]) -> int:
     command = [str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={ROOT / 'notebooks'}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
-    return subprocess.call([*command, *args], cwd=ROOT)
+    command += args
+    if os.name == "posix":
+        # Become JupyterLab, so that Ctrl-C and a supervisor's SIGTERM reach it directly.
+        os.chdir(ROOT)
+        os.execv(command[0], command)
+    return subprocess.call(command, cwd=ROOT)
 
 
 def test(args: list[str]) -> int:

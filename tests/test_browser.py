@@ -9,7 +9,6 @@ cell shows an error. A screenshot is saved under ``test-artifacts/``.
 import base64
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,8 +16,8 @@ import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from processes import free_port, stop_process, wait_for_http
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "02_radix_tree.ipynb"
@@ -38,12 +37,6 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no system Chromium (Debian: apt-get install chromium)"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -83,24 +76,10 @@ def lab_url(tmp_path: Path) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, "JupyterLab exited"
-            try:
-                if httpx.get(f"{base}/lab", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "JupyterLab did not answer within 120 s"
-            time.sleep(0.5)
+        wait_for_http(f"{base}/lab", process, timeout=120)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def svg_text(data_uri: str) -> str:

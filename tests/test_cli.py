@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from types import ModuleType
 
 import httpx
 import pytest
+from processes import free_port, stop_process
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -261,13 +261,6 @@ def test_example_app_from_the_repository_root() -> None:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.mark.server
 def test_serve(workdir: Path) -> None:
     port = free_port()
@@ -291,8 +284,7 @@ def test_serve(workdir: Path) -> None:
                 time.sleep(0.1)
         assert (response.status_code, response.text) == (201, "got over tcp")
     finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
+        output = stop_process(server, timeout=30)
     # uvicorn shuts down gracefully, then re-raises the signal it caught.
     assert server.returncode == -signal.SIGTERM
     assert "Finished server process" in output

@@ -5,22 +5,15 @@ on a free loopback port, and checks what the user would see: the /lab page and t
 its file browser (the contents API).
 """
 
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+from processes import free_port, stop_process, wait_for_http
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "asgilab-test"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_tasks_lab_serves_the_notebooks() -> None:
@@ -42,15 +35,8 @@ def test_tasks_lab_serves_the_notebooks() -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, process.stdout.read().decode()  # type: ignore[union-attr]
-            try:
-                page = httpx.get(f"{base}/lab", params={"token": TOKEN}, timeout=5)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "JupyterLab did not answer within 120 s"
-                time.sleep(0.5)
+        wait_for_http(f"{base}/lab?token={TOKEN}", process, timeout=120)
+        page = httpx.get(f"{base}/lab", params={"token": TOKEN}, timeout=10)
         assert page.status_code == 200
         assert "JupyterLab" in page.text
 
@@ -60,9 +46,4 @@ def test_tasks_lab_serves_the_notebooks() -> None:
         expected = {path.name for path in (ROOT / "notebooks").glob("*.ipynb")}
         assert expected and expected <= listed
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import httpx
+from processes import free_port, stop_process, wait_for_http, wait_until
 
 from asgilab.app import App
 from asgilab.client import Client
@@ -461,23 +462,6 @@ def assert_still_serving(url: str, replies: list[Reply]) -> None:
 # -- subprocess servers ----------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A loopback port that was free a moment ago (uvicorn binds it itself)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(condition: Any, timeout: float = 10.0, interval: float = 0.02) -> bool:
-    """Poll ``condition()`` until true or ``timeout`` seconds pass; return the last answer."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return bool(condition())
-
-
 def start_uvicorn(*options: str, app: str = "support:make_server_app") -> subprocess.Popen[str]:
     """Start ``python -m uvicorn app`` from this directory on loopback (``--factory`` apps)."""
     command = [
@@ -493,38 +477,14 @@ def start_uvicorn(*options: str, app: str = "support:make_server_app") -> subpro
         "warning",
         *options,
     ]
+    # The child imports this module too, and with it tests/processes.py.
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]),
+    }
     return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=HERE
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=HERE, env=env
     )
-
-
-def wait_for_http(url: str, process: subprocess.Popen[str], timeout: float = 20.0) -> None:
-    """Return once ``url`` answers; fail with the server's output if it dies or never does."""
-
-    def up() -> bool:
-        if process.poll() is not None:
-            return True
-        try:
-            return httpx.get(url, timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    ready = wait_until(up, timeout, interval=0.1)
-    if process.poll() is not None or not ready:
-        output = stop_process(process)
-        raise AssertionError(f"uvicorn did not start serving {url}:\n{output}")
-
-
-def stop_process(process: subprocess.Popen[str], timeout: float = 15.0) -> str:
-    """Stop a server as a supervisor would (SIGTERM, then SIGKILL); return its output."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate(timeout=timeout)
-    return output or ""
 
 
 def rss_kib(pid: int) -> int:

@@ -371,6 +371,10 @@ class Router:
         self._method_sets: dict[frozenset[str], frozenset[str]] = {}
         # Name -> (route, pattern, name given explicitly?), for url_for and name clashes.
         self._by_name: dict[str, list[tuple[Route, Pattern, bool]]] = {}
+        # Name -> (every path with that name, the paths where it was given explicitly).
+        # PERF: name clashes are checked against these sets, not by scanning _by_name, so
+        # adding many routes that share a derived name stays linear.
+        self._name_paths: dict[str, tuple[set[str], set[str]]] = {}
         # Segment text -> parsed Segment: big route sets repeat segments a lot.
         self._segments: dict[str, Segment] = {}
 
@@ -448,6 +452,10 @@ class Router:
         self.routes.append(route)
         if route_name is not None:
             self._by_name.setdefault(route_name, []).append((route, pattern, explicit))
+            paths, explicit_paths = self._name_paths.setdefault(route_name, (set(), set()))
+            paths.add(route.path)
+            if explicit:
+                explicit_paths.add(route.path)
         return route
 
     def _insert(self, pattern: Pattern) -> Node:
@@ -490,15 +498,20 @@ class Router:
         name was given explicitly. Two *derived* names (the same function registered at
         two paths) are allowed, and url_for() on that name then says it is ambiguous.
         """
-        if route.name is None:
+        if route.name is None or route.name not in self._name_paths:
             return
-        for other, _, other_explicit in self._by_name.get(route.name, []):
-            if other.path != route.path and (explicit or other_explicit):
-                raise RouteConflict(
-                    f"name {route.name!r} of {_methods_text(route.methods)} {route.path} is already"
-                    f" used by {_methods_text(other.methods)} {other.path} (url_for would be"
-                    " ambiguous; give one of them another name=)"
-                )
+        paths, explicit_paths = self._name_paths[route.name]
+        rivals = paths if explicit else explicit_paths
+        if len(rivals) > 1 or (rivals and route.path not in rivals):
+            # Some other path has the name: find one such route to name in the message.
+            for other, _, other_explicit in self._by_name[route.name]:
+                if other.path != route.path and (explicit or other_explicit):
+                    break
+            raise RouteConflict(
+                f"name {route.name!r} of {_methods_text(route.methods)} {route.path} is already"
+                f" used by {_methods_text(other.methods)} {other.path} (url_for would be"
+                " ambiguous; give one of them another name=)"
+            )
 
     def route(
         self,

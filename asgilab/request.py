@@ -83,6 +83,7 @@ class Request:
         "_form",
         "_headers",
         "_query",
+        "_received",
         "_stream_consumed",
         "_url",
         "max_body_size",
@@ -106,6 +107,8 @@ class Request:
         self._body: bytes | None = None
         self._form: FormData | None = None
         self._stream_consumed = False
+        # Body bytes received so far, checked against max_body_size.
+        self._received = 0
         self._background: BackgroundTasks | None = None
 
     # -- what the request line and headers say ------------------------------------
@@ -194,7 +197,14 @@ class Request:
 
     # -- the body --------------------------------------------------------------------
 
-    def _check_declared_length(self) -> None:
+    def _start_reading(self) -> None:
+        """Claim the body for its one reader, refusing a declared length over the limit."""
+        if self._stream_consumed:
+            raise BodyConsumed(
+                "the request body was already consumed by stream(); "
+                "call `await request.body()` first to read it more than once"
+            )
+        self._stream_consumed = True
         limit = self.max_body_size
         if limit is None:
             return
@@ -207,6 +217,20 @@ class Request:
                 if declared > limit:
                     raise _too_large(limit)
 
+    async def _receive_chunk(self) -> tuple[bytes, bool]:
+        """The next piece of the body and whether more follows; 413 past the limit."""
+        message = await self.receive()
+        if message["type"] == "http.disconnect":
+            # The client left mid-body; nobody is there to answer.
+            raise ClientDisconnect("the client disconnected while sending the body")
+        chunk: bytes = message.get("body", b"")
+        if chunk:
+            self._received += len(chunk)
+            limit = self.max_body_size
+            if limit is not None and self._received > limit:
+                raise _too_large(limit)
+        return chunk, message.get("more_body", False)
+
     async def stream(self) -> AsyncIterator[bytes]:
         """The body, chunk by chunk as it arrives; can be consumed once.
 
@@ -217,57 +241,24 @@ class Request:
             if self._body:
                 yield self._body
             return
-        if self._stream_consumed:
-            raise BodyConsumed(
-                "the request body was already consumed by stream(); "
-                "call `await request.body()` first to read it more than once"
-            )
-        self._check_declared_length()
-        self._stream_consumed = True
-        limit = self.max_body_size
-        received = 0
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                # The client left mid-body; nobody is there to answer.
-                raise ClientDisconnect("the client disconnected while sending the body")
-            chunk = message.get("body", b"")
+        self._start_reading()
+        more = True
+        while more:
+            chunk, more = await self._receive_chunk()
             if chunk:
-                received += len(chunk)
-                if limit is not None and received > limit:
-                    raise _too_large(limit)
                 yield chunk
-            if not message.get("more_body", False):
-                return
 
     async def body(self) -> bytes:
         """The whole body, read once and cached (the same limit as :meth:`stream`)."""
         if self._body is not None:
             return self._body
-        # PERF: the same rules as stream(), without an async generator per request:
-        # most bodies arrive in a single http.request message.
-        if self._stream_consumed:
-            raise BodyConsumed(
-                "the request body was already consumed by stream(); "
-                "call `await request.body()` first to read it more than once"
-            )
-        self._check_declared_length()
-        self._stream_consumed = True
-        limit = self.max_body_size
+        # PERF: no async generator per request, and most bodies arrive in one message.
+        self._start_reading()
         chunks: list[bytes] = []
-        received = 0
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnect("the client disconnected while sending the body")
-            chunk = message.get("body", b"")
-            if chunk:
-                received += len(chunk)
-                if limit is not None and received > limit:
-                    raise _too_large(limit)
-                chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        more = True
+        while more:
+            chunk, more = await self._receive_chunk()
+            chunks.append(chunk)
         self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._body
 

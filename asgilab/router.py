@@ -83,6 +83,8 @@ __all__ = [
 NodeKind = Literal["root", "static", "mixed", "param", "catch_all"]
 Action = Literal["enter", "reject", "backtrack", "match", "miss"]
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+# What a node keeps per method: (route, parameter names, where each value is, see _sources).
+Handler = tuple["Route", tuple[str, ...], tuple[int, ...]]
 
 # PERF: static matches carry no parameters; they all share one read-only empty mapping, so
 # the static fast path allocates nothing but (at most) the Match it returns.
@@ -144,8 +146,9 @@ class Node:
         self.str_only: Node | None = None
         # The routes that end at this node, by method, as registered.
         self.routes: dict[str, Route] = {}
-        # What matching reads: method -> (route, parameter names); HEAD is added where GET is.
-        self.handlers: dict[str, tuple[Route, tuple[str, ...]]] = {}
+        # What matching reads: method -> (route, parameter names, where each value is: see
+        # _sources); HEAD is added where GET is.
+        self.handlers: dict[str, Handler] = {}
         # Param and catch-all nodes: the parameter name (as the first route spelled it; other
         # routes may name the same position differently) and the converter name.
         self.param: str | None = None
@@ -337,6 +340,30 @@ def split_path(path: str) -> list[str]:
     return segments
 
 
+def _sources(pattern: Pattern) -> tuple[int, ...]:
+    """Where match() finds each parameter's value once the walk reaches the pattern's node.
+
+    A plain ``{name}`` takes its whole segment unchanged, and every pattern segment but
+    the catch-all consumes exactly one path segment, so its value is ``segments[j]`` for a
+    ``j`` known now: the source is ``j``. Converted, mixed and catch-all values are computed
+    during the walk and kept in order in a list: the source is ``~index`` (negative).
+    Patterns with the same shape end at the same node and get the same sources.
+
+    >>> _sources(parse_pattern("/repos/{owner}/{repo}/pulls/{number:int}"))
+    (2, 3, -1)
+    """
+    sources: list[int] = []
+    computed = 0
+    for j, segment in enumerate(pattern.segments, start=1):
+        for param in segment.params:
+            if segment.kind == "param" and param.converter.name == "str":
+                sources.append(j)
+            else:
+                sources.append(~computed)
+                computed += 1
+    return tuple(sources)
+
+
 def _accept(node: Node, segment: str) -> Any:
     """What a param or mixed ``node`` binds for ``segment`` (never empty), or None.
 
@@ -441,13 +468,13 @@ class Router:
         self._check_methods(node, path, method_set, pattern)
         for method in method_set:
             node.routes[method] = route
-        names = pattern.names
-        node.handlers = {m: (r, names) for m, r in node.routes.items()}
+        names, sources = pattern.names, _sources(pattern)
+        node.handlers = {m: (r, names, sources) for m, r in node.routes.items()}
         if "GET" in node.routes and "HEAD" not in node.routes:
             node.handlers["HEAD"] = node.handlers["GET"]
         if pattern.is_static:
             self._static_paths[path] = {
-                m: Match(r, _NO_PARAMS) for m, (r, _) in node.handlers.items()
+                m: Match(r, _NO_PARAMS) for m, (r, _, _) in node.handlers.items()
             }
         self.routes.append(route)
         if route_name is not None:
@@ -637,7 +664,9 @@ class Router:
         n = len(segments)
         node = self.root
         i = 1  # segments[0] is the "" before the leading "/"
-        values: list[Any] = []  # parameter values bound so far, left to right
+        # Values computed so far (converted, mixed, catch-all), left to right; a plain {name}
+        # binds nothing here: its value is its segment, read off `segments` at the end.
+        values: list[Any] = []
         value: Any  # one bound value (typed loosely: converters return anything)
         # Nodes with untried wildcard children: (node, segment index, next child, len(values)).
         # PERF: created on the first fork only; most lookups never need one.
@@ -661,7 +690,6 @@ class Router:
                 # 2. PERF: a lone plain {name} child (the usual case) needs no bookkeeping.
                 child = node.str_only
                 if child is not None and segment:
-                    values.append(segment)
                     node = child
                     i += 1
                     continue
@@ -670,18 +698,30 @@ class Router:
                 # 3. The path is used up: a match if this node has a route for the method.
                 target = node.handlers.get(method)
                 if target is not None:
-                    route, names = target
-                    # PERF: dict(zip(...)) costs three times a literal for the usual
-                    # one to three parameters (and zip(strict=True) ten times).
-                    count = len(values)
+                    route, names, at = target
+                    if values:
+                        # Some values were computed: fetch each from where _sources says.
+                        params = {}
+                        for name, j in zip(names, at):  # noqa: B905 (same length)
+                            params[name] = segments[j] if j >= 0 else values[~j]
+                        return Match(route, params)
+                    # PERF: only plain {name} values, each a segment: a dict literal costs a
+                    # third of dict(zip(...)) for the usual one to three parameters.
+                    count = len(names)
                     if count == 1:
-                        params = {names[0]: values[0]}
+                        params = {names[0]: segments[at[0]]}
                     elif count == 2:
-                        params = {names[0]: values[0], names[1]: values[1]}
+                        params = {names[0]: segments[at[0]], names[1]: segments[at[1]]}
                     elif count == 3:
-                        params = {names[0]: values[0], names[1]: values[1], names[2]: values[2]}
+                        params = {
+                            names[0]: segments[at[0]],
+                            names[1]: segments[at[1]],
+                            names[2]: segments[at[2]],
+                        }
                     else:
-                        params = dict(zip(names, values))  # noqa: B905 (same length)
+                        params = {}
+                        for name, j in zip(names, at):  # noqa: B905 (same length)
+                            params[name] = segments[j]
                     return Match(route, params)
                 # Dead end: resume the most recent node with untried wildcard children,
                 # forgetting the parameters bound since.
@@ -701,7 +741,7 @@ class Router:
                     if mode == STR_PARAM:
                         if not segment:
                             continue  # {name} needs a non-empty segment
-                        value = segment
+                        value = None  # nothing to keep: the value is the segment itself
                     elif mode == CATCH_ALL:
                         value = "/".join(segments[i:])  # the rest, slashes included
                     else:
@@ -715,7 +755,7 @@ class Router:
                         stack.append((node, i, k, len(values)))  # come back for the others
                     if mode == MIXED:
                         values.extend(value)  # a mixed segment binds several values
-                    else:
+                    elif mode != STR_PARAM:
                         values.append(value)
                     node = child
                     i = n if mode == CATCH_ALL else i + 1
@@ -842,7 +882,7 @@ class Router:
             if i == n:
                 target = node.handlers.get(method)
                 if target is not None:
-                    route, names = target
+                    route, names, _ = target
                     steps.append(Step(node, "match", f"{method} -> {route!r}"))
                     return Match(route, dict(zip(names, values, strict=True)))
                 have = _methods_text(node.handlers) or "none"

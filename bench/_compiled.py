@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["COMPILED", "ROOT", "CompiledBuildError", "compiled_dir"]
+__all__ = ["COMPILED", "ROOT", "CompiledBuildError", "compiled_dir", "is_built"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "asgilab"
@@ -84,15 +84,19 @@ def _sync_interpreted(target: Path) -> None:
             shutil.copy2(source, copy)
 
 
+def is_built() -> bool:
+    """Whether the compiled copy of the current sources exists, so using it costs no build."""
+    return (ROOT / "build" / "mypyc" / build_key() / "asgilab").is_dir()
+
+
 def compiled_dir(*, verbose: bool = False) -> Path:
     """The directory to put first on ``sys.path`` for the compiled asgilab; builds it if needed.
 
     Raises :class:`CompiledBuildError` (saying why) when mypyc, a C compiler or
     the Python headers are missing, or when the build fails.
     """
-    key = build_key()
-    final = ROOT / "build" / "mypyc" / key
-    if not (final / "asgilab").is_dir():
+    final = ROOT / "build" / "mypyc" / build_key()
+    if not is_built():
         if why := _why_not_buildable():
             raise CompiledBuildError(why)
         started = time.perf_counter()
@@ -100,7 +104,7 @@ def compiled_dir(*, verbose: bool = False) -> Path:
         # Build in a scratch directory and rename it into place at the end, so a
         # build running in parallel (two test processes) or interrupted midway is
         # never mistaken for a finished one.
-        scratch = Path(tempfile.mkdtemp(prefix=f"{key}-", dir=final.parent))
+        scratch = Path(tempfile.mkdtemp(prefix=f"{final.name}-", dir=final.parent))
         try:
             shutil.copytree(
                 PACKAGE, scratch / "asgilab", ignore=shutil.ignore_patterns("__pycache__")

@@ -39,6 +39,9 @@ Decisions worth knowing:
 * Matches of fully static routes are built once, and share one read-only empty ``params``
   mapping: treat ``Match`` objects as read-only.
 
+Showing the tree and narrating a lookup (``str(router)``, :meth:`Router.explain`) live in
+:mod:`asgilab.explain`, which only reads the tree built here.
+
 PERF: the hot path is :meth:`Router.match`: a dict of fully static paths first, then one
 ``split("/")`` and an iterative walk that only allocates a backtrack stack at a fork. The
 module is plain typed Python that mypyc compiles unchanged (with patterns and converters),
@@ -55,6 +58,7 @@ from urllib.parse import unquote_to_bytes
 
 from .converters import BUILTIN_CONVERTERS, RANK_OTHER, Converter
 from .errors import InvalidPath, InvalidPattern, RouteConflict, URLBuildError, excerpt
+from .explain import Action, Explanation, Step, explain_lookup, tree_text
 from .patterns import Pattern, Segment, parse_pattern
 
 try:
@@ -81,7 +85,6 @@ __all__ = [
 ]
 
 NodeKind = Literal["root", "static", "mixed", "param", "catch_all"]
-Action = Literal["enter", "reject", "backtrack", "match", "miss"]
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 # What a node keeps per method: (route, parameter names, where each value is, see _sources).
 Handler = tuple["Route", tuple[str, ...], tuple[int, ...]]
@@ -283,30 +286,6 @@ class Match:
         return self.route is other.route and dict(self.params) == dict(other.params)
 
     __hash__ = None  # type: ignore[assignment]
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One step of a lookup, as :meth:`Router.explain` narrates it."""
-
-    node: Node
-    action: Action
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class Explanation:
-    """The lookup of one request, step by step, and its result."""
-
-    method: str
-    path: str
-    steps: list[Step]
-    match: Match | None
-
-    def __str__(self) -> str:
-        lines = [f"{self.method} {self.path}"]
-        lines += [f"  {s.action:<9} {s.node.label or '/'}: {s.detail}" for s in self.steps]
-        return "\n".join(lines)
 
 
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -861,8 +840,9 @@ class Router:
     def explain(self, method: str, path: str) -> Explanation:
         """The lookup of ``method path`` step by step: nodes tried, rejections, backtracks.
 
-        It walks the same tree in the same order as :meth:`match` (which it does not call),
-        so ``explain(...).match == match(...)``; the static fast path is not narrated.
+        The narrating walker lives in :mod:`asgilab.explain`: it tries the same tree in the
+        same order as :meth:`match` (which it does not call), so ``explain(...).match ==
+        match(...)``; the static fast path is not narrated.
 
         >>> router = Router()
         >>> _ = router.add("/users/new", lambda request: None, name="new")
@@ -874,83 +854,8 @@ class Router:
           enter     {id:int}: {id:int} accepts '7'
           match     {id:int}: GET -> Route(path='/users/{id:int}', name='user', methods=['GET'])
         """
-        steps: list[Step] = []
-        segments = split_path(path)
-        n = len(segments)
-
-        def visit(node: Node, i: int, values: list[Any]) -> Match | None:
-            if i == n:
-                target = node.handlers.get(method)
-                if target is not None:
-                    route, names, _ = target
-                    steps.append(Step(node, "match", f"{method} -> {route!r}"))
-                    return Match(route, dict(zip(names, values, strict=True)))
-                have = _methods_text(node.handlers) or "none"
-                steps.append(
-                    Step(node, "reject", f"path ends here; no {method} route (methods: {have})")
-                )
-                return None
-            segment = segments[i]
-            for child in node.children:
-                if child.kind == "static":
-                    if child.prefix[0] != segment:
-                        # Siblings that a dict lookup skips are only narrated when close.
-                        continue
-                    wanted = "/".join(segments[i : i + child.width])
-                    if segments[i : i + child.width] != child.prefix:
-                        steps.append(
-                            Step(
-                                child, "reject", f"static {child.label!r} does not match {wanted!r}"
-                            )
-                        )
-                        continue
-                    steps.append(Step(child, "enter", f"static {child.label!r}"))
-                    found_match = visit(child, i + child.width, values)
-                elif child.kind == "catch_all":
-                    rest = "/".join(segments[i:])
-                    steps.append(Step(child, "enter", f"{child.label} takes {rest!r}"))
-                    found_match = visit(child, n, [*values, rest])
-                else:
-                    value = _accept(child, segment)
-                    if value is None:
-                        steps.append(Step(child, "reject", f"{child.label} rejects {segment!r}"))
-                        continue
-                    steps.append(Step(child, "enter", f"{child.label} accepts {segment!r}"))
-                    bound = [*values, *value] if child.kind == "mixed" else [*values, value]
-                    found_match = visit(child, i + 1, bound)
-                if found_match is not None:
-                    return found_match
-                steps.append(
-                    Step(
-                        child,
-                        "backtrack",
-                        f"nothing fits below {child.label!r}; back to {node.label or '/'!r}",
-                    )
-                )
-            return None
-
-        result = None
-        if not segments[0]:
-            steps.append(Step(self.root, "enter", f"segments {segments[1:]!r}"))
-            result = visit(self.root, 1, [])
-        if result is None:
-            steps.append(Step(self.root, "miss", f"no route matches {method} {path}"))
-        return Explanation(method, path, steps, result)
+        return explain_lookup(self.root, method, path)
 
     def __str__(self) -> str:
         """The tree, one node per line, with the routes that end at each node."""
-        lines = ["<root>"]
-
-        def show(node: Node, indent: str) -> None:
-            children = node.children
-            for index, child in enumerate(children):
-                last = index == len(children) - 1
-                routes = ", ".join(f"{m} {r.name}" for m, r in sorted(child.routes.items()))
-                lines.append(
-                    f"{indent}{'└── ' if last else '├── '}/{child.label}"
-                    + (f"  {routes}" if routes else "")
-                )
-                show(child, indent + ("    " if last else "│   "))
-
-        show(self.root, "")
-        return "\n".join(lines)
+        return tree_text(self.root)

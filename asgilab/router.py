@@ -450,11 +450,12 @@ class Router:
         node = self._insert(pattern)
         # (A conflict means the node existed before: finding it changed nothing in the tree.)
         self._check_methods(node, path, method_set, pattern)
+        sources = _sources(pattern)
+        # Each route binds its own names: GET /u/{id} and POST /u/{name} share one node.
+        handler = (route, pattern.names, self._sources.setdefault(sources, sources))
         for method in method_set:
             node.routes[method] = route
-        sources = _sources(pattern)
-        names, sources = pattern.names, self._sources.setdefault(sources, sources)
-        node.handlers = {m: (r, names, sources) for m, r in node.routes.items()}
+            node.handlers[method] = handler
         if "GET" in node.routes and "HEAD" not in node.routes:
             node.handlers["HEAD"] = node.handlers["GET"]
         if pattern.is_static:

@@ -669,6 +669,31 @@ def test_redirect_slash_keeps_escapes(path: str, redirect: str) -> None:
     assert router.redirect_slash("GET", path) == redirect
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/u/1", ("user_get", {"id": "1"})),
+        ("HEAD", "/u/1", ("user_get", {"id": "1"})),
+        ("POST", "/u/1", ("user_post", {"name": "1"})),
+        ("PUT", "/v/p/2", ("v_put", {"a": "p", "b": 2})),
+        ("PATCH", "/v/p/2", ("v_patch", {"x": "p", "y": 2})),
+    ],
+)
+def test_same_shape_routes_keep_their_own_names(
+    method: str, path: str, expected: tuple[str, dict[str, Any]]
+) -> None:
+    # One node serves both routes of a shape; each route still binds its own names.
+    router = build(
+        "GET /u/{id} user_get",
+        "POST /u/{name} user_post",
+        "PUT /v/{a}/{b:int} v_put",
+        "PATCH /v/{x}/{y:int} v_patch",
+    )
+    assert lookup(router, method, path) == expected
+    explained = router.explain(method, path).match
+    assert explained is not None and explained.params == expected[1]
+
+
 def test_head_route_beside_get() -> None:
     router = build("GET /page page", "HEAD /page page_head")
     assert lookup(router, "HEAD", "/page") == ("page_head", {})

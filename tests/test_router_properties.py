@@ -217,10 +217,25 @@ def outcome(call: Callable[..., Any], *args: Any) -> Any:
     routes=st.lists(route_lines(), min_size=1, max_size=14),
     paths=st.lists(request_paths(), min_size=10, max_size=25),
     methods=st.lists(st.sampled_from(METHODS), min_size=1, max_size=3),
+    twins=st.lists(
+        st.tuples(
+            st.integers(0, 13),
+            st.lists(st.sampled_from(METHODS[:3]), min_size=1, max_size=2, unique=True),
+        ),
+        max_size=3,
+    ),
 )
 def test_router_agrees_with_reference(
-    routes: list[tuple[list[str], str]], paths: list[str], methods: list[str]
+    routes: list[tuple[list[str], str]],
+    paths: list[str],
+    methods: list[str],
+    twins: list[tuple[int, list[str]]],
 ) -> None:
+    # Twins: an earlier pattern again, with its parameters renamed (same shape, so one node):
+    # a conflict when the methods overlap, else each route must bind its own names.
+    for index, twin_methods in twins:
+        if index < len(routes):
+            routes.append((twin_methods, re.sub(r"\{p(\d+)", r"{q\1", routes[index][1])))
     router = new_router()
     accepted: list[tuple[Route, Pattern]] = []
     shapes: dict[str, set[str]] = {}

@@ -665,7 +665,8 @@ class Router:
         i = 1  # segments[0] is the "" before the leading "/"
         # Values computed so far (converted, mixed, catch-all), left to right; a plain {name}
         # binds nothing here: its value is its segment, read off `segments` at the end.
-        values: list[Any] = []
+        # PERF: created on the first computed value only; most lookups never need one.
+        values: list[Any] | None = None
         value: Any  # one bound value (typed loosely: converters return anything)
         # Nodes with untried wildcard children: (node, segment index, next child, len(values)).
         # PERF: created on the first fork only; most lookups never need one.
@@ -682,7 +683,8 @@ class Router:
                     if node.wild:
                         if stack is None:
                             stack = []
-                        stack.append((node, i, 0, len(values)))  # come back for the wildcards
+                        bound = len(values) if values is not None else 0
+                        stack.append((node, i, 0, bound))  # come back for the wildcards
                     node = child
                     i += child.width
                     continue
@@ -727,7 +729,8 @@ class Router:
                 if stack is None or not stack:
                     return None
                 node, i, k, bound = stack.pop()
-                del values[bound:]
+                if values is not None:
+                    del values[bound:]
             # 4. The wildcard children of `node`, from the k-th, in priority order;
             # when they run out, backtrack (and keep trying from the resumed node).
             while True:
@@ -751,11 +754,15 @@ class Router:
                     if k < len(wild):
                         if stack is None:
                             stack = []
-                        stack.append((node, i, k, len(values)))  # come back for the others
-                    if mode == MIXED:
-                        values.extend(value)  # a mixed segment binds several values
-                    elif mode != STR_PARAM:
-                        values.append(value)
+                        bound = len(values) if values is not None else 0
+                        stack.append((node, i, k, bound))  # come back for the others
+                    if mode != STR_PARAM:  # a plain {name} keeps nothing: see _sources
+                        if values is None:
+                            values = []
+                        if mode == MIXED:
+                            values.extend(value)  # a mixed segment binds several values
+                        else:
+                            values.append(value)
                     node = child
                     i = n if mode == CATCH_ALL else i + 1
                     break
@@ -763,7 +770,8 @@ class Router:
                     if stack is None or not stack:
                         return None
                     node, i, k, bound = stack.pop()
-                    del values[bound:]
+                    if values is not None:
+                        del values[bound:]
                     continue
                 break
 

@@ -94,7 +94,17 @@ class Converter:
 # NOTE: `int` takes ASCII digits only, no sign (like Starlette and matchit): "-1", "+1"
 # and full-width digits (which Python's int() would accept) fall through to the next
 # candidate. Leading zeros are accepted ("007" -> 7), so url_for(7) gives "7", not "007".
-INT = Converter("int", r"[0-9]+", parse=int, rank=RANK_INT)
+@dataclass(frozen=True, slots=True)
+class _IntConverter(Converter):
+    """``int``: the answers of its regex, ``[0-9]+``, from two str methods instead."""
+
+    def accept(self, text: str) -> Any:
+        # PERF: `int` is the commonest typed parameter; this is a third of the regex path's
+        # time. isascii() first: isdigit() alone accepts full-width and other digits.
+        return int(text) if text.isascii() and text.isdigit() else None
+
+
+INT = _IntConverter("int", r"[0-9]+", parse=int, rank=RANK_INT)
 FLOAT = Converter(
     "float", r"[0-9]+(?:\.[0-9]+)?", parse=float, format=_format_float, rank=RANK_FLOAT
 )

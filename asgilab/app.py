@@ -268,6 +268,8 @@ class App:
             direct = endpoint.direct
             if direct == 1:
                 result = await endpoint.func(request)
+            elif direct == 3:
+                result = await endpoint.func(request, params[endpoint.only_param])
             elif direct == 2:
                 result = await endpoint.func(request, **params)
             else:

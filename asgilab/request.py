@@ -75,10 +75,7 @@ class Request:
     stores in ``request.state`` the handler sees.
     """
 
-    # PERF: __init__ writes the six slots the App reads on every request; the
-    # parsed caches (and the body-reading counter) stay *unset* until first asked
-    # for -- an unset slot raises AttributeError, which their properties catch --
-    # so a request that never looks at its headers never pays to clear them.
+    # PERF: slots and lazily filled caches; __init__ stores four references and no more.
     __slots__ = (
         "_background",
         "_body",
@@ -87,18 +84,12 @@ class Request:
         "_headers",
         "_query",
         "_received",
+        "_stream_consumed",
         "_url",
         "max_body_size",
         "receive",
         "scope",
     )
-    _headers: Headers
-    _query: QueryParams
-    _cookies: dict[str, str]
-    _url: URL
-    # Body bytes received so far, checked against max_body_size; unset until a
-    # reader claims the body (stream() or body()), which can happen only once.
-    _received: int
 
     def __init__(
         self,
@@ -109,8 +100,15 @@ class Request:
         self.scope = scope
         self.receive = receive
         self.max_body_size = max_body_size
+        self._headers: Headers | None = None
+        self._query: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+        self._url: URL | None = None
         self._body: bytes | None = None
         self._form: FormData | None = None
+        self._stream_consumed = False
+        # Body bytes received so far, checked against max_body_size.
+        self._received = 0
         self._background: BackgroundTasks | None = None
 
     # -- what the request line and headers say ------------------------------------
@@ -138,41 +136,33 @@ class Request:
     @property
     def url(self) -> URL:
         """The full URL the client asked for, with scheme, host, root path and query."""
-        try:
-            return self._url
-        except AttributeError:
+        if self._url is None:
             self._url = URL.from_scope(self.scope)
-            return self._url
+        return self._url
 
     @property
     def headers(self) -> Headers:
         """Case-insensitive request headers; repeated ones kept (``getlist``)."""
-        try:
-            return self._headers
-        except AttributeError:
+        if self._headers is None:
             self._headers = Headers(self.scope["headers"])
-            return self._headers
+        return self._headers
 
     @property
     def query(self) -> QueryParams:
         """The query, multi-valued; ``query.get("page", 1, type=int)`` answers 400 on junk."""
-        try:
-            return self._query
-        except AttributeError:
+        if self._query is None:
             self._query = QueryParams(self.scope.get("query_string", b""))
-            return self._query
+        return self._query
 
     @property
     def cookies(self) -> dict[str, str]:
         """Cookies sent by the client (every ``Cookie`` header, merged)."""
-        try:
-            return self._cookies
-        except AttributeError:
+        if self._cookies is None:
             cookies: dict[str, str] = {}
             for value in self.headers.getlist("cookie"):
                 cookies.update(parse_cookies(value))
             self._cookies = cookies
-            return cookies
+        return self._cookies
 
     @property
     def client(self) -> Address | None:
@@ -209,12 +199,12 @@ class Request:
 
     def _start_reading(self) -> None:
         """Claim the body for its one reader, refusing a declared length over the limit."""
-        if hasattr(self, "_received"):
+        if self._stream_consumed:
             raise BodyConsumed(
                 "the request body was already consumed by stream(); "
                 "call `await request.body()` first to read it more than once"
             )
-        self._received = 0
+        self._stream_consumed = True
         limit = self.max_body_size
         if limit is None:
             return

@@ -252,15 +252,18 @@ class Request:
         """The whole body, read once and cached (the same limit as :meth:`stream`)."""
         if self._body is not None:
             return self._body
-        # PERF: no async generator per request, and most bodies arrive in one message.
+        # PERF: no async generator per request, and most bodies arrive in one
+        # message: that one is kept as is, a list and a join only when more follow.
         self._start_reading()
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            chunk, more = await self._receive_chunk()
-            chunks.append(chunk)
-        self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        return self._body
+        body, more = await self._receive_chunk()
+        if more:
+            chunks = [body]
+            while more:
+                chunk, more = await self._receive_chunk()
+                chunks.append(chunk)
+            body = b"".join(chunks)
+        self._body = body
+        return body
 
     async def json(self) -> Any:
         """The body parsed as JSON; invalid JSON answers 400 with a short reason."""

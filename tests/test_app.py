@@ -288,28 +288,34 @@ def test_invalid_percent_encoding_is_400() -> None:
     assert reply.text.startswith("invalid path: ")
 
 
+def call_by_hand(app: App, scope: dict[str, Any], first: Any = None) -> list[Any]:
+    """Call ``app`` as a server would, with a scope no client could build; return what it sent.
+
+    ``receive`` answers ``first`` (default: an empty request body) and nothing else.
+    """
+    sent: list[Any] = []
+    message = first or {"type": "http.request", "body": b"", "more_body": False}
+
+    async def receive() -> Any:
+        return message
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
 def test_path_not_utf8_is_400() -> None:
-    async def go() -> list[Any]:
-        sent: list[Any] = []
-
-        async def receive() -> Any:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: Any) -> None:
-            sent.append(message)
-
-        scope = {
-            "type": "http",
-            "method": "GET",
-            "path": "/\udcff",
-            "raw_path": b"/\xff",
-            "query_string": b"",
-            "headers": [],
-        }
-        await APP(scope, receive, send)
-        return sent
-
-    start, body = asyncio.run(go())
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/\udcff",
+        "raw_path": b"/\xff",
+        "query_string": b"",
+        "headers": [],
+    }
+    start, body = call_by_hand(APP, scope)
     assert start["status"] == 400
     assert body["body"] == b"path is not valid UTF-8"
 
@@ -321,29 +327,16 @@ def test_path_not_utf8_is_400() -> None:
 def test_root_path_is_stripped_only_at_a_segment_boundary(
     root_path: str, url: str, status: int
 ) -> None:
-    app = make_app()
-    sent: list[Any] = []
-
-    async def go() -> None:
-        async def receive() -> Any:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: Any) -> None:
-            sent.append(message)
-
-        scope = {
-            "type": "http",
-            "method": "GET",
-            "path": url,
-            "raw_path": url.encode(),
-            "root_path": root_path,
-            "query_string": b"",
-            "headers": [],
-        }
-        await app(scope, receive, send)
-
-    asyncio.run(go())
-    assert sent[0]["status"] == status
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": url,
+        "raw_path": url.encode(),
+        "root_path": root_path,
+        "query_string": b"",
+        "headers": [],
+    }
+    assert call_by_hand(make_app(), scope)[0]["status"] == status
 
 
 def test_root_path_is_stripped_for_routing() -> None:
@@ -715,18 +708,8 @@ def test_request_url_for_includes_the_root_path() -> None:
 
 
 def test_websocket_is_closed_politely() -> None:
-    sent: list[Any] = []
-
-    async def go() -> None:
-        async def receive() -> Any:
-            return {"type": "websocket.connect"}
-
-        async def send(message: Any) -> None:
-            sent.append(message)
-
-        await App()({"type": "websocket", "path": "/", "headers": []}, receive, send)
-
-    asyncio.run(go())
+    scope = {"type": "websocket", "path": "/", "headers": []}
+    sent = call_by_hand(App(), scope, first={"type": "websocket.connect"})
     assert sent == [{"type": "websocket.close", "code": 1000, "reason": "no websocket routes"}]
 
 

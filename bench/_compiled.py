@@ -1,18 +1,21 @@
-"""A mypyc-compiled copy of asgilab, built beside the sources and never over them.
+"""asgilab with its router compiled by mypyc: the ``ASGILAB_MYPYC=1`` wheel, unpacked aside.
 
-The router's modules (``router.py``, ``patterns.py``, ``converters.py``) are
-plain typed Python that mypyc compiles unchanged to C extensions, which is how
+The router's modules (:data:`COMPILED`, listed once, in ``build_backend/asgilab_build.py``)
+are plain typed Python that mypyc compiles unchanged to C extensions, which is how
 they meet the performance issue's targets (the same lever black and mypy use).
-The compiled copy lives in ``build/mypyc/<key>/asgilab/`` (``build/`` is
-git-ignored) because ``.so`` files next to the ``.py`` files would shadow the
-code people read and edit. Putting that directory first on ``sys.path`` (or
+``ASGILAB_MYPYC=1 pip install .`` gives users that build; the benchmarks race the
+very same wheel, which this module builds with pip and unpacks into
+``build/mypyc/<key>/`` (``build/`` is git-ignored), so that
+``build/mypyc/<key>/asgilab/`` holds the compiled modules, never beside the ``.py``
+files people read and edit. Putting that directory first on ``sys.path`` (or
 ``PYTHONPATH``) makes ``import asgilab`` pick the compiled modules; without it
 everyone gets the interpreted package, which stays the default and the fallback.
 
-``<key>`` hashes the three compiled sources, the Python version and the mypy
-version, so an unchanged router reuses its build (mypyc takes ~20 s) and an
-edited one gets a fresh directory. The other, interpreted modules of the copy
-are refreshed from the sources on every call, so they never go stale.
+``<key>`` hashes the compiled sources, the two files that decide how they are built
+(``setup.py`` and the backend), the Python version and the mypy version, so an
+unchanged router reuses its build (pip and mypyc take ~20 s) and an edited one gets
+a fresh directory. The other, interpreted modules of the copy are refreshed from
+the sources on every call, so they never go stale.
 
 Run it as a script to build (or find) the copy and print its directory::
 
@@ -30,14 +33,42 @@ import sys
 import sysconfig
 import tempfile
 import time
+import zipfile
 from pathlib import Path
-
-__all__ = ["COMPILED", "ROOT", "CompiledBuildError", "compiled_dir", "is_built"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "asgilab"
-# The modules mypyc compiles: the router's hot path and what it calls per request.
-COMPILED = ("router.py", "patterns.py", "converters.py")
+BACKEND = ROOT / "build_backend"
+
+# The build backend names the compiled modules (as paths from ROOT) and the variable
+# that asks for them; setup.py compiles that list, and this module hashes it.
+sys.path.insert(0, str(BACKEND))
+from asgilab_build import COMPILED, VARIABLE  # noqa: E402
+
+__all__ = [
+    "COMPILED",
+    "ROOT",
+    "CompiledBuildError",
+    "build_key",
+    "build_wheel",
+    "compiled_dir",
+    "copy_build_inputs",
+    "is_built",
+    "why_not_buildable",
+]
+
+# What building the wheel reads from the repository (what the sdist holds): the
+# metadata and build system, setup.py and its backend, the files the metadata names,
+# and the package.
+BUILD_INPUTS = (
+    "pyproject.toml",
+    "MANIFEST.in",
+    "setup.py",
+    "build_backend",
+    "README.md",
+    "LICENSE",
+    "asgilab",
+)
 
 
 class CompiledBuildError(RuntimeError):
@@ -45,10 +76,10 @@ class CompiledBuildError(RuntimeError):
 
 
 def build_key() -> str:
-    """Hash of what the compiled code depends on: the three sources, Python and mypy."""
+    """Hash of what the compiled code depends on: its sources, how they are built, Python, mypy."""
     digest = hashlib.sha256()
-    for name in COMPILED:
-        digest.update(name.encode() + b"\0" + (PACKAGE / name).read_bytes() + b"\0")
+    for path in (*COMPILED, "setup.py", "build_backend/asgilab_build.py"):
+        digest.update(path.encode() + b"\0" + (ROOT / path).read_bytes() + b"\0")
     digest.update(sys.version.encode())
     digest.update(_mypy_version().encode())
     return digest.hexdigest()[:16]
@@ -61,7 +92,7 @@ def _mypy_version() -> str:
         return "none"
 
 
-def _why_not_buildable() -> str | None:
+def why_not_buildable() -> str | None:
     """``None`` when mypyc, a C compiler and the Python headers are all here, else why not."""
     if _mypy_version() == "none":
         return "mypy (which ships mypyc) is not installed: pip install mypy"
@@ -74,10 +105,53 @@ def _why_not_buildable() -> str | None:
     return None
 
 
+def copy_build_inputs(target: Path) -> Path:
+    """Copy what building the wheel reads into ``target``, and return ``target``.
+
+    pip builds in the tree it is given, where setuptools keeps its ``build/`` and
+    ``*.egg-info``: building a copy keeps two builds running at once apart, and
+    leaves nothing from an earlier build for this one to pick up.
+    """
+    target.mkdir(parents=True)
+    for name in BUILD_INPUTS:
+        source = ROOT / name
+        if source.is_dir():
+            ignore = shutil.ignore_patterns("__pycache__")
+            shutil.copytree(source, target / name, ignore=ignore)
+        else:
+            shutil.copy2(source, target / name)
+    return target
+
+
+def build_wheel(source: Path, wheel_dir: Path, *, mypyc: bool) -> Path:
+    """Run ``pip wheel --no-deps source`` (with ``ASGILAB_MYPYC=1`` if ``mypyc``); the wheel.
+
+    pip builds in an isolated environment, as for anyone's ``pip install .``: this
+    one's setuptools may be too old for pyproject.toml. The compiled build pins the
+    mypy there to this environment's, the one :func:`build_key` hashes.
+    Raises :class:`CompiledBuildError` with the end of pip's output when it fails.
+    """
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheel_dir)]
+    env = {name: value for name, value in os.environ.items() if name != VARIABLE}
+    with tempfile.TemporaryDirectory(prefix="asgilab-pin-") as scratch:
+        if mypyc:
+            env[VARIABLE] = "1"
+            pin = Path(scratch) / "build-constraints.txt"
+            pin.write_text(f"mypy=={_mypy_version()}\n")
+            command += ["--build-constraint", str(pin)]
+        done = subprocess.run([*command, str(source)], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
+        raise CompiledBuildError(f"pip wheel failed (exit {done.returncode}):\n{tail}")
+    (wheel,) = wheel_dir.glob("asgilab-*.whl")
+    return wheel
+
+
 def _sync_interpreted(target: Path) -> None:
     """Copy every source file except the compiled ones into ``target``, if it changed."""
     for source in PACKAGE.iterdir():
-        if not source.is_file() or source.name in COMPILED or source.suffix == ".pyc":
+        compiled = f"asgilab/{source.name}" in COMPILED
+        if not source.is_file() or compiled or source.suffix == ".pyc":
             continue
         copy = target / source.name
         if not copy.exists() or copy.read_bytes() != source.read_bytes():
@@ -97,33 +171,22 @@ def compiled_dir(*, verbose: bool = False) -> Path:
     """
     final = ROOT / "build" / "mypyc" / build_key()
     if not is_built():
-        if why := _why_not_buildable():
+        if why := why_not_buildable():
             raise CompiledBuildError(why)
         started = time.perf_counter()
         final.parent.mkdir(parents=True, exist_ok=True)
-        # Build in a scratch directory and rename it into place at the end, so a
+        # Unpack in a scratch directory and rename it into place at the end, so a
         # build running in parallel (two test processes) or interrupted midway is
         # never mistaken for a finished one.
         scratch = Path(tempfile.mkdtemp(prefix=f"{final.name}-", dir=final.parent))
         try:
-            shutil.copytree(
-                PACKAGE, scratch / "asgilab", ignore=shutil.ignore_patterns("__pycache__")
-            )
-            command = [
-                sys.executable,
-                "-m",
-                "mypyc",
-                *(f"asgilab/{name}" for name in COMPILED),
-            ]
-            # mypyc writes its C sources and objects under ./build and the
-            # extensions next to the sources: both inside the scratch directory.
-            done = subprocess.run(command, cwd=scratch, capture_output=True, text=True)
-            if done.returncode != 0:
-                tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-                raise CompiledBuildError(f"mypyc failed (exit {done.returncode}):\n{tail}")
-            shutil.rmtree(scratch / "build", ignore_errors=True)  # C sources, objects
-            for name in COMPILED:
-                (scratch / "asgilab" / name).unlink()  # so only the .so can be imported
+            with tempfile.TemporaryDirectory(prefix="asgilab-mypyc-") as work:
+                source = copy_build_inputs(Path(work) / "source")
+                wheel = build_wheel(source, Path(work) / "dist", mypyc=True)
+                # The wheel as pip would install it: the .py sources of the compiled
+                # modules come along, and Python imports the extension modules first.
+                with zipfile.ZipFile(wheel) as archive:
+                    archive.extractall(scratch)
             try:
                 os.rename(scratch, final)
             except OSError:

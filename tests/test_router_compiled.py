@@ -1,11 +1,12 @@
 """The router's tests, run again against the mypyc-compiled router.
 
 Everyone imports the interpreted package; the benchmark also races a copy of it
-whose ``router``, ``patterns`` and ``converters`` modules mypyc compiled to C
-(``bench/_compiled.py`` builds it into ``build/mypyc/``, ~20 s once, then
-cached by the hash of the sources). This test makes that copy a tested build:
-the same router tests run in a child process whose ``sys.path`` starts with the
-compiled copy, which first checks that it really imported the ``.so`` files.
+whose ``router``, ``patterns`` and ``converters`` modules mypyc compiled to C: the
+``ASGILAB_MYPYC=1`` wheel, which ``bench/_compiled.py`` builds and unpacks into
+``build/mypyc/`` (~20 s once, then cached by the hash of the sources). This test
+makes that copy a tested build: the same router tests run in a child process whose
+``sys.path`` starts with the compiled copy, which first checks that it really
+imported the ``.so`` files.
 """
 
 import subprocess

@@ -25,20 +25,15 @@ from __future__ import annotations
 import os
 import sys
 from types import ModuleType
+from typing import Any
 
 __all__ = [
     "COMPILED",
     "MYPY",
     "VARIABLE",
     "build_editable",
-    "build_sdist",
-    "build_wheel",
-    "get_requires_for_build_editable",
-    "get_requires_for_build_sdist",
     "get_requires_for_build_wheel",
     "mypyc_requested",
-    "prepare_metadata_for_build_editable",
-    "prepare_metadata_for_build_wheel",
 ]
 
 # The environment variable that asks for the compiled build; only "1" does.
@@ -91,38 +86,20 @@ def build_editable(
     return _setuptools().build_editable(wheel_directory, config_settings, metadata_directory)
 
 
-# The other hooks are setuptools' own. build_wheel compiles when asked because setup.py
-# adds the extensions; setuptools' get_requires_for_build_editable asks its own
-# get_requires_for_build_wheel, not the one above, so an editable build never needs mypy.
+# setuptools' get_requires_for_build_editable asks its own get_requires_for_build_wheel,
+# not the one above, so an editable build never needs mypy.
+_SETUPTOOLS_HOOKS = {
+    "build_sdist",
+    "build_wheel",  # compiles when asked: setup.py adds the extensions then
+    "get_requires_for_build_editable",
+    "get_requires_for_build_sdist",
+    "prepare_metadata_for_build_editable",
+    "prepare_metadata_for_build_wheel",
+}
 
 
-def build_wheel(
-    wheel_directory: str,
-    config_settings: ConfigSettings = None,
-    metadata_directory: str | None = None,
-) -> str:
-    return _setuptools().build_wheel(wheel_directory, config_settings, metadata_directory)
-
-
-def build_sdist(sdist_directory: str, config_settings: ConfigSettings = None) -> str:
-    return _setuptools().build_sdist(sdist_directory, config_settings)
-
-
-def get_requires_for_build_sdist(config_settings: ConfigSettings = None) -> list[str]:
-    return _setuptools().get_requires_for_build_sdist(config_settings)
-
-
-def get_requires_for_build_editable(config_settings: ConfigSettings = None) -> list[str]:
-    return _setuptools().get_requires_for_build_editable(config_settings)
-
-
-def prepare_metadata_for_build_wheel(
-    metadata_directory: str, config_settings: ConfigSettings = None
-) -> str:
-    return _setuptools().prepare_metadata_for_build_wheel(metadata_directory, config_settings)
-
-
-def prepare_metadata_for_build_editable(
-    metadata_directory: str, config_settings: ConfigSettings = None
-) -> str:
-    return _setuptools().prepare_metadata_for_build_editable(metadata_directory, config_settings)
+def __getattr__(name: str) -> Any:
+    """Every other hook is setuptools' own, looked up when the frontend asks for it."""
+    if name in _SETUPTOOLS_HOOKS:
+        return getattr(_setuptools(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

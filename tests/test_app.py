@@ -686,6 +686,25 @@ def test_no_middleware_after_the_first_request() -> None:
     )
 
 
+def test_middleware_runs_for_every_call_even_with_a_reused_scope() -> None:
+    # Under middleware the App is entered twice per request (outside, then from the
+    # innermost layer); the mark that tells the two apart must not outlive the request.
+    app = make_app()
+    seen: list[str] = []
+
+    @app.middleware
+    async def count(request: Request, call_next: Any) -> Response:
+        seen.append(request.path)
+        return await call_next(request)  # type: ignore[no-any-return]
+
+    scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": []}
+    for _ in range(2):
+        sent = call_by_hand(app, scope)
+        assert (sent[0]["status"], sent[1]["body"]) == (200, b"home")
+    assert seen == ["/", "/"]
+    assert scope["app"] is app and not any(key.startswith("asgilab.") for key in scope)
+
+
 def test_repr() -> None:
     app = make_app()
     app.add_middleware(object, x=1)  # type: ignore[arg-type]

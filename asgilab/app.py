@@ -65,8 +65,8 @@ _JSON = (b"content-type", b"application/json")
 # (~100 KB): formatting b"%d" and a tuple per response cost ~65 ns, an index ~5.
 _SHORT = 1024
 _CONTENT_LENGTHS = [(b"content-length", b"%d" % n) for n in range(_SHORT)]
-# The scope key by which the innermost middleware layer tells the App to route now
-# (namespaced, as ASGI extensions' keys are).
+# The scope key by which the innermost middleware layer tells its App to route now: its
+# value is that App (the key is namespaced, as ASGI extensions' keys are).
 _PAST_MIDDLEWARE = "asgilab.past_middleware"
 # What a query string keeps unescaped when copied into a redirect's Location.
 _QUERY_SAFE = "/?&=+;%:@!$'()*,~[]"
@@ -223,7 +223,9 @@ class App:
         side door, :meth:`_enter`; under middleware the innermost layer comes back
         here with the scope marked as past the middleware.
         """
-        if scope["type"] != "http" or (self.user_middleware and _PAST_MIDDLEWARE not in scope):
+        if scope["type"] != "http" or (
+            self.user_middleware and scope.get(_PAST_MIDDLEWARE) is not self
+        ):
             await self._enter(scope, receive, send)
             return
         self._served = True
@@ -427,12 +429,18 @@ class _PastMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope[_PAST_MIDDLEWARE] = True
+        # The mark names the App: another asgilab App that a handler passes this scope
+        # on to must still run its own middleware.
+        outer = scope.get(_PAST_MIDDLEWARE)
+        scope[_PAST_MIDDLEWARE] = self.app
         try:
             await self.app(scope, receive, send)
         finally:
             # A caller reusing this scope dict for another request must meet the middleware.
-            scope.pop(_PAST_MIDDLEWARE, None)
+            if outer is None:
+                del scope[_PAST_MIDDLEWARE]
+            else:
+                scope[_PAST_MIDDLEWARE] = outer
 
 
 class _ErrorLayer:

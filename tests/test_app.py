@@ -705,6 +705,35 @@ def test_middleware_runs_for_every_call_even_with_a_reused_scope() -> None:
     assert scope["app"] is app and not any(key.startswith("asgilab.") for key in scope)
 
 
+def test_an_app_called_from_another_apps_handler_runs_its_own_middleware() -> None:
+    inner, outer = make_app(), App()
+    seen: list[str] = []
+
+    @inner.middleware
+    async def inner_mw(request: Request, call_next: Any) -> Response:
+        seen.append("inner")
+        return await call_next(request)  # type: ignore[no-any-return]
+
+    @outer.middleware
+    async def outer_mw(request: Request, call_next: Any) -> Response:
+        seen.append("outer")
+        return await call_next(request)  # type: ignore[no-any-return]
+
+    @outer.get("/")
+    async def forward(request: Request) -> Response:
+        captured: list[Any] = []
+
+        async def send(message: Any) -> None:
+            captured.append(message)
+
+        await inner(request.scope, request.receive, send)
+        return Response(captured[1]["body"], captured[0]["status"])
+
+    reply = call(outer, "GET", "/")
+    assert (reply.status_code, reply.text) == (200, "home")
+    assert seen == ["outer", "inner"]
+
+
 def test_repr() -> None:
     app = make_app()
     app.add_middleware(object, x=1)  # type: ignore[arg-type]

@@ -40,9 +40,11 @@ __all__ = [
     "HTMLResponse",
     "JSONResponse",
     "PlainTextResponse",
+    "RangeNotSatisfiable",
     "RedirectResponse",
     "Response",
     "StreamingResponse",
+    "byte_range",
     "render_json",
     "run_background",
 ]
@@ -403,12 +405,58 @@ async def _wait_for_disconnect(receive: Receive) -> None:
             return
 
 
+class RangeNotSatisfiable(ValueError):
+    """A ``Range`` header whose one range starts past the end of the file (answered 416)."""
+
+
+def byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The bytes ``(first, last)``, inclusive, that a ``Range`` header asks of ``size`` bytes.
+
+    ``None`` means "send the whole file": another unit than bytes, a malformed
+    header, or several ranges (which RFC 9110 lets a server ignore; asgilab does,
+    rather than send multipart/byteranges). A range that starts past the end raises
+    :class:`RangeNotSatisfiable`; one that ends past it is cut at the end.
+
+    >>> byte_range("bytes=0-99", 1000), byte_range("bytes=900-", 1000)
+    ((0, 99), (900, 999))
+    >>> byte_range("bytes=-100", 1000), byte_range("bytes=990-5000", 1000)
+    ((900, 999), (990, 999))
+    >>> byte_range("bytes=0-1,5-6", 1000), byte_range("items=0-1", 1000), byte_range("bytes=٣-", 9)
+    (None, None, None)
+    """
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first_text, dash, last_text = spec.strip().partition("-")
+    digits = first_text + last_text
+    if not dash or not digits or not (digits.isascii() and digits.isdigit()):
+        return None
+    if not first_text:  # "-N": the last N bytes
+        suffix = int(last_text)
+        if suffix == 0 or size == 0:
+            raise RangeNotSatisfiable(header)
+        return max(size - suffix, 0), size - 1
+    first = int(first_text)
+    if last_text and int(last_text) < first:
+        return None  # malformed: RFC 9110 lets a server ignore it
+    if first >= size:
+        raise RangeNotSatisfiable(header)
+    return first, min(int(last_text), size - 1) if last_text else size - 1
+
+
+# The request headers a FileResponse looks at.
+_FILE_CONDITIONS = frozenset({b"if-none-match", b"if-range", b"range"})
+
+
 class FileResponse(Response):
     """A file sent in chunks, with its type, size, ``last-modified`` and ``etag``.
 
     The file is looked at when the response is sent (not when created): a file
     that is missing by then answers 404. ``If-None-Match`` with the current etag
-    answers 304. HEAD gets the headers only.
+    answers 304. A ``Range`` of bytes (``bytes=0-99``, ``bytes=100-``,
+    ``bytes=-100``) answers 206 with just those bytes -- what lets a video player
+    seek and a download resume -- unless an ``If-Range`` names an older version;
+    a range past the end answers 416. HEAD gets the headers only.
     """
 
     chunk_size = 64 * 1024
@@ -434,14 +482,12 @@ class FileResponse(Response):
                 (b"content-disposition", f"attachment; filename*=utf-8''{quote(filename)}".encode())
             )
 
-    def _file_headers(self, st: os.stat_result) -> list[tuple[bytes, bytes]]:
+    @staticmethod
+    def _validators(st: os.stat_result) -> tuple[bytes, bytes]:
+        """``last-modified`` and ``etag`` of the file's current version."""
         etag_source = f"{st.st_mtime_ns}-{st.st_size}".encode()
         etag = '"' + hashlib.md5(etag_source, usedforsecurity=False).hexdigest() + '"'
-        return [
-            (b"content-length", str(st.st_size).encode()),
-            (b"last-modified", formatdate(st.st_mtime, usegmt=True).encode()),
-            (b"etag", etag.encode()),
-        ]
+        return formatdate(st.st_mtime, usegmt=True).encode(), etag.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -451,20 +497,40 @@ class FileResponse(Response):
         if st is None or not stat.S_ISREG(st.st_mode):
             await PlainTextResponse("Not Found", 404)(scope, receive, send)
             return
-        headers = self.raw_headers + self._file_headers(st)
-        etag = headers[-1][1]
-        for name, value in scope.get("headers") or ():
-            if name == b"if-none-match" and etag in [v.strip() for v in value.split(b",")]:
-                not_modified = [(n, v) for n, v in headers if n != b"content-length"]
-                await send({"type": "http.response.start", "status": 304, "headers": not_modified})
-                await send({"type": "http.response.body", "body": b""})
-                return
-        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
+        last_modified, etag = self._validators(st)
+        headers = [*self.raw_headers, (b"last-modified", last_modified), (b"etag", etag)]
+        asked = {n: v for n, v in scope.get("headers") or () if n in _FILE_CONDITIONS}
+        if etag in [v.strip() for v in asked.get(b"if-none-match", b"").split(b",")]:
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        status, first, last = self.status_code, 0, st.st_size - 1
+        if status == 200:
+            headers.append((b"accept-ranges", b"bytes"))
+            # If-Range holds the version the client has part of; another version: send it all.
+            if b"range" in asked and asked.get(b"if-range", etag) in (etag, last_modified):
+                try:
+                    wanted = byte_range(asked[b"range"].decode("latin-1"), st.st_size)
+                except RangeNotSatisfiable:
+                    refusal = {"content-range": f"bytes */{st.st_size}"}
+                    await PlainTextResponse("Range Not Satisfiable", 416, refusal)(
+                        scope, receive, send
+                    )
+                    return
+                if wanted is not None:
+                    status, (first, last) = 206, wanted
+                    content_range = f"bytes {first}-{last}/{st.st_size}"
+                    headers.append((b"content-range", content_range.encode()))
+        headers.append((b"content-length", b"%d" % (last - first + 1)))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         if scope.get("method") == "HEAD":
             await send({"type": "http.response.body", "body": b""})
         else:
             with open(self.path, "rb") as file:
-                while chunk := await run_sync(file.read, self.chunk_size):
+                file.seek(first)
+                left = last - first + 1
+                while left > 0 and (chunk := await run_sync(file.read, min(self.chunk_size, left))):
+                    left -= len(chunk)
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         if self.background is not None:

@@ -267,6 +267,68 @@ def test_file_response_download_name(text_file: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("range_", "content_range", "body"),
+    [
+        ("bytes=0-9", "bytes 0-9/150000", b"line\n" * 2),
+        ("bytes=149995-", "bytes 149995-149999/150000", b"line\n"),
+        ("bytes=-10", "bytes 149990-149999/150000", b"line\n" * 2),
+        ("bytes=149998-999999", "bytes 149998-149999/150000", b"e\n"),
+        ("bytes=70000-200000", "bytes 70000-149999/150000", b"line\n" * 16_000),
+    ],
+)
+def test_file_response_range_gives_206_with_those_bytes(
+    text_file: Path, range_: str, content_range: str, body: bytes
+) -> None:
+    reply = fetch(FileResponse(text_file), headers={"range": range_})
+    assert reply.status_code == 206
+    assert reply.headers["content-range"] == content_range
+    assert reply.headers["content-length"] == str(len(body))
+    assert reply.content == body
+
+
+@pytest.mark.parametrize(
+    "range_", ["bytes=0-1,5-6", "items=0-9", "bytes=9-0", "bytes=x-", "bytes=-", "bytes=1-2-3"]
+)
+def test_file_response_ignores_a_range_it_does_not_serve(text_file: Path, range_: str) -> None:
+    reply = fetch(FileResponse(text_file), headers={"range": range_})
+    assert reply.status_code == 200
+    assert reply.headers["accept-ranges"] == "bytes"
+    assert len(reply.content) == 150_000
+
+
+@pytest.mark.parametrize("range_", ["bytes=150000-", "bytes=-0", "bytes=999999-1000000"])
+def test_file_response_range_past_the_end_is_416(text_file: Path, range_: str) -> None:
+    reply = fetch(FileResponse(text_file), headers={"range": range_})
+    assert reply.status_code == 416
+    assert reply.headers["content-range"] == "bytes */150000"
+    assert reply.text == "Range Not Satisfiable"
+
+
+def test_file_response_if_range_sends_the_range_only_for_the_same_version(
+    text_file: Path,
+) -> None:
+    full = fetch(FileResponse(text_file))
+    for version in (full.headers["etag"], full.headers["last-modified"]):
+        reply = fetch(FileResponse(text_file), headers={"range": "bytes=0-4", "if-range": version})
+        assert (reply.status_code, reply.content) == (206, b"line\n")
+    stale = fetch(FileResponse(text_file), headers={"range": "bytes=0-4", "if-range": '"old"'})
+    assert (stale.status_code, len(stale.content)) == (200, 150_000)
+
+
+def test_file_response_head_with_a_range_sends_its_headers_only(text_file: Path) -> None:
+    reply = fetch(FileResponse(text_file), method="HEAD", headers={"range": "bytes=0-9"})
+    assert (reply.status_code, reply.headers["content-length"], reply.content) == (206, "10", b"")
+
+
+def test_file_response_empty_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    reply = fetch(FileResponse(empty))
+    assert (reply.status_code, reply.headers["content-length"], reply.content) == (200, "0", b"")
+    assert fetch(FileResponse(empty), headers={"range": "bytes=0-"}).status_code == 416
+
+
 def test_file_response_missing_file_is_404(tmp_path: Path) -> None:
     reply = fetch(FileResponse(tmp_path / "missing.txt"))
     assert reply.status_code == 404

@@ -14,8 +14,9 @@ everyone gets the interpreted package, which stays the default and the fallback.
 ``<key>`` hashes the compiled sources, the two files that decide how they are built
 (``setup.py`` and the backend), the Python version and the mypy version, so an
 unchanged router reuses its build (pip and mypyc take ~20 s) and an edited one gets
-a fresh directory. The other, interpreted modules of the copy are refreshed from
-the sources on every call, so they never go stale.
+a fresh directory; the three newest are kept, older ones deleted. The other,
+interpreted modules of the copy are refreshed from the sources on every call, so
+they never go stale.
 
 Run it as a script to build (or find) the copy and print its directory::
 
@@ -158,6 +159,14 @@ def _sync_interpreted(target: Path) -> None:
             shutil.copy2(source, copy)
 
 
+def _prune(builds: Path, keep: int = 3) -> None:
+    """Delete all but the ``keep`` newest finished builds: each source edit makes one."""
+    finished = [d for d in builds.iterdir() if d.is_dir() and len(d.name) == 16]
+    finished.sort(key=lambda d: d.stat().st_mtime, reverse=True)
+    for old in finished[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def is_built() -> bool:
     """Whether the compiled copy of the current sources exists, so using it costs no build."""
     return (ROOT / "build" / "mypyc" / build_key() / "asgilab").is_dir()
@@ -194,6 +203,7 @@ def compiled_dir(*, verbose: bool = False) -> Path:
                     raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        _prune(final.parent)
         if verbose:
             print(
                 f"built the mypyc copy in {time.perf_counter() - started:.1f} s: {final}",

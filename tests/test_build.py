@@ -182,3 +182,14 @@ def test_an_editable_install_never_compiles(tmp_path: Path) -> None:
     assert list(target.glob("__editable__.asgilab-*.pth")), "an editable install all the same"
     installs = [line for line in output.splitlines() if "Installing collected packages" in line]
     assert installs and not any("mypy" in line for line in installs), installs
+
+
+def test_only_the_newest_compiled_builds_are_kept(tmp_path: Path) -> None:
+    names = [f"{n:016x}" for n in range(5)]
+    for age, name in enumerate(reversed(names)):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (1_700_000_000 - age, 1_700_000_000 - age))
+    (tmp_path / f"{names[0]}-scratch").mkdir()  # a build being unpacked: not finished
+    compiled._prune(tmp_path)
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert kept == sorted([*names[2:], f"{names[0]}-scratch"])

@@ -25,6 +25,7 @@ Run it as a script to build (or find) the copy and print its directory::
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import importlib.metadata
 import os
@@ -48,15 +49,22 @@ from asgilab_build import COMPILED, VARIABLE  # noqa: E402
 
 __all__ = [
     "COMPILED",
+    "LABEL",
     "ROOT",
     "CompiledBuildError",
+    "add_flag",
     "build_key",
     "build_wheel",
     "compiled_dir",
     "copy_build_inputs",
     "is_built",
+    "is_compiled",
+    "unavailable",
     "why_not_buildable",
 ]
+
+# How the benchmarks' tables name asgilab's compiled build; "asgilab" is the interpreted one.
+LABEL = "asgilab (mypyc)"
 
 # What building the wheel reads from the repository (what the sdist holds): the
 # metadata and build system, setup.py and its backend, the files the metadata names,
@@ -165,6 +173,25 @@ def _prune(builds: Path, keep: int = 3) -> None:
     finished.sort(key=lambda d: d.stat().st_mtime, reverse=True)
     for old in finished[keep:]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def add_flag(parser: argparse.ArgumentParser) -> None:
+    """The ``--no-compiled`` flag that routers.py and serve.py share."""
+    parser.add_argument(
+        "--no-compiled",
+        action="store_true",
+        help="leave out asgilab's mypyc build; the targets then apply to the interpreted one",
+    )
+
+
+def unavailable(error: CompiledBuildError) -> str:
+    """What a benchmark reports when the compiled build could not be had."""
+    return f"no compiled build, targets apply to the interpreted one: {error}"
+
+
+def is_compiled(module_file: str | None) -> bool:
+    """Whether a module's ``__file__`` is an extension module (the compiled build's)."""
+    return (module_file or "").endswith((".so", ".pyd"))
 
 
 def is_built() -> bool:

@@ -23,7 +23,6 @@ from typing import Any
 __all__ = [
     "CONTENDERS",
     "PARAM",
-    "PEERS",
     "Contender",
     "Endpoint",
     "Lookup",
@@ -387,7 +386,6 @@ class Floor(Contender):
 CONTENDERS: dict[str, type[Contender]] = {
     c.name: c for c in (Asgilab, Falcon, Xrtr, Sanic, Werkzeug, Starlette, Floor)
 }
-PEERS = ["falcon", "xrtr", "sanic", "werkzeug", "starlette"]
 
 
 def available(name: str) -> str | None:

@@ -23,11 +23,13 @@ from typing import Any
 
 __all__ = [
     "FRAMEWORKS",
+    "PEERS",
     "REQUESTS",
     "Framework",
     "Request",
     "bare",
     "bare_factory",
+    "build_all",
     "check_response",
 ]
 
@@ -237,3 +239,22 @@ FRAMEWORKS = {
         Framework("blacksheep", "blacksheep", blacksheep, "_frameworks:blacksheep"),
     ]
 }
+
+# The frameworks asgilab races ("bare" is the floor, not a peer).
+PEERS = ["starlette", "falcon", "blacksheep"]
+
+
+def build_all() -> tuple[dict[str, AnyApp], dict[str, str]]:
+    """Every app that can be built here, by name, and why each other one cannot."""
+    apps: dict[str, AnyApp] = {}
+    missing: dict[str, str] = {}
+    for name, framework in FRAMEWORKS.items():
+        try:
+            apps[name] = framework.factory()
+        except ImportError as error:
+            missing[name] = (
+                f"asgilab.App not available yet ({error})"
+                if name == "asgilab"
+                else f"{framework.distribution} is not installed: pip install -e '.[bench]'"
+            )
+    return apps, missing

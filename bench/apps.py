@@ -32,12 +32,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import _harness as h
-from _frameworks import FRAMEWORKS, REQUESTS, Request, bare, check_response
+from _frameworks import FRAMEWORKS, PEERS, REQUESTS, Request, bare, build_all, check_response
 
 __all__ = ["direct_call_ns", "lifespan", "main", "scope_for"]
 
 ASGIApp = Callable[..., Any]
-PEERS = ["starlette", "falcon", "blacksheep"]
 
 
 def scope_for(request: Request, state: dict[str, Any]) -> dict[str, Any]:
@@ -145,17 +144,7 @@ def run_frameworks(
     loop: asyncio.AbstractEventLoop, mode: h.Mode
 ) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
     """req/s per endpoint per app (best of interleaved rounds), and why an app is missing."""
-    apps: dict[str, ASGIApp] = {}
-    missing: dict[str, str] = {}
-    for name, framework in FRAMEWORKS.items():
-        try:
-            apps[name] = framework.factory()
-        except ImportError as error:
-            missing[name] = (
-                f"asgilab.App not available yet ({error})"
-                if name == "asgilab"
-                else f"{framework.distribution} is not installed: pip install -e '.[bench]'"
-            )
+    apps, missing = build_all()
     stack = contextlib.AsyncExitStack()
     states: dict[str, dict[str, Any]] = {}
     for name, app in list(apps.items()):

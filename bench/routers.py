@@ -69,7 +69,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import _harness as h
-from _compiled import CompiledBuildError, compiled_dir
+from _compiled import LABEL, CompiledBuildError, add_flag, compiled_dir, is_compiled, unavailable
 from _contenders import (
     CONTENDERS,
     PARAM,
@@ -91,8 +91,7 @@ __all__ = [
     "main",
 ]
 
-# The column of the mypyc-compiled asgilab; "asgilab" is the interpreted build.
-COMPILED = "asgilab (mypyc)"
+COMPILED = LABEL  # the column of the mypyc-compiled asgilab
 
 
 # --------------------------------------------------------------------------- workloads
@@ -311,7 +310,7 @@ def compiled_child(distinct: int) -> None:
     """The child side of :class:`CompiledContender`: serve requests until stdin closes."""
     import asgilab.router
 
-    if not (asgilab.router.__file__ or "").endswith(".so"):
+    if not is_compiled(asgilab.router.__file__):
         raise SystemExit(f"{COMPILED}: imported {asgilab.router.__file__}, not the compiled copy")
     routes = load_routes("github_routes.txt")
     workloads = github_workloads(routes, distinct)
@@ -349,7 +348,7 @@ def scaling_cell(name: str, size: int, rounds: int, budget_s: float) -> None:
     if name == COMPILED:
         import asgilab.router
 
-        if not (asgilab.router.__file__ or "").endswith(".so"):
+        if not is_compiled(asgilab.router.__file__):
             raise RuntimeError(f"imported {asgilab.router.__file__}, not the compiled copy")
     cls = CONTENDERS["asgilab" if name == COMPILED else name]
     warm_up = generated_routes(10)
@@ -535,15 +534,15 @@ def targets(
     wrong: dict[str, list[str]],
     scaling: dict[str, dict[int, Cell]],
     missing: dict[str, str],
+    ours: str,
 ) -> list[h.Target]:
-    """The issue's router targets, checked against the compiled build when it raced.
+    """The issue's router targets; speed and scaling are judged on build ``ours``.
 
     Every build that raced must answer every lookup right; the speed and scaling
     targets are judged on the compiled build if there is one (the issue allows
     mypyc as the lever), else on the interpreted one.
     """
     raced = set(results.get("all", {}))
-    ours = COMPILED if COMPILED in raced else "asgilab"
 
     def absent(name: str) -> str | None:
         """Why ``name`` was not raced in this run, or ``None`` if it was."""
@@ -647,11 +646,7 @@ def extra_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only", nargs="+", choices=list(CONTENDERS), help="race only these routers"
     )
-    parser.add_argument(
-        "--no-compiled",
-        action="store_true",
-        help="race the interpreted asgilab only (no mypyc build); targets apply to it",
-    )
+    add_flag(parser)
     parser.add_argument("--cell", nargs=4, help=argparse.SUPPRESS)  # child process entry
     parser.add_argument("--compiled-child", type=int, help=argparse.SUPPRESS)  # ditto
 
@@ -677,7 +672,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             compiled_path = str(compiled_dir(verbose=True))
         except CompiledBuildError as error:
-            missing[COMPILED] = f"no compiled build, targets apply to the interpreted one: {error}"
+            missing[COMPILED] = unavailable(error)
     for name, why in missing.items():
         print(f"  {name}: {why}")
     if compiled_path is not None:
@@ -720,7 +715,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     judged = COMPILED if COMPILED in results.get("all", {}) else "asgilab"
     print(f"Speed and scaling targets are checked against the {judged} build.")
     payload["targets_build"] = judged
-    return h.finish(targets(results, wrong, scaling, missing), mode, payload)
+    return h.finish(targets(results, wrong, scaling, missing, judged), mode, payload)
 
 
 def vars_of(cell: Cell) -> dict[str, Any]:

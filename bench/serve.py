@@ -53,15 +53,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import _harness as h
-from _compiled import CompiledBuildError, compiled_dir
-from _frameworks import FRAMEWORKS, REQUESTS, Request
+from _compiled import LABEL, CompiledBuildError, add_flag, compiled_dir, is_compiled, unavailable
+from _frameworks import FRAMEWORKS, PEERS, REQUESTS, Request, build_all
 
 __all__ = ["Run", "main", "parse_wrk", "running"]
 
 BENCH = Path(__file__).resolve().parent
-PEERS = ["starlette", "falcon", "blacksheep"]
-# asgilab with its router compiled by mypyc (see routers.py): the same app, another build.
-COMPILED = "asgilab (mypyc)"
+COMPILED = LABEL  # asgilab with its router compiled by mypyc: the same app, another build
 WRK_MISSING = (
     "wrk is not on PATH. Install it, then run this again:\n"
     "  Debian/Ubuntu: apt-get install -y wrk   (as root; apt-get update first)\n"
@@ -152,7 +150,7 @@ def check_compiled(compiled: str) -> None:
         text=True,
         check=True,
     ).stdout.strip()
-    if not where.endswith((".so", ".pyd")):
+    if not is_compiled(where):
         raise CompiledBuildError(f"the child imported {where}, not the compiled router")
 
 
@@ -202,11 +200,7 @@ def load(url: str, request: Request, script: Path | None, seconds: int, connecti
 
 
 def extra_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--no-compiled",
-        action="store_true",
-        help="serve the interpreted asgilab only (no mypyc build); targets apply to it",
-    )
+    add_flag(parser)
     parser.add_argument("--seconds", type=int, help="wrk duration per run (default 1, --full 3)")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
 
@@ -235,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             names.insert(names.index("asgilab") + 1, COMPILED)
         except CompiledBuildError as error:
             compiled = None
-            missing[COMPILED] = f"no compiled build, targets apply to the interpreted one: {error}"
+            missing[COMPILED] = unavailable(error)
     requests = REQUESTS[:1] if mode.name == "quick" else REQUESTS
     # Every error-free run, by endpoint, app and round: the best of each app is
     # reported, and the floor target pairs runs of the same round.
@@ -329,18 +323,8 @@ def warm_up(url: str, requests: Sequence[Request], count: int = 200) -> None:
 
 def available(mode: h.Mode) -> tuple[list[str], dict[str, str]]:
     """Which apps to serve (the quick run: the floor and asgilab, or a peer)."""
-    names, missing = [], {}
-    for name, framework in FRAMEWORKS.items():
-        try:
-            framework.factory()
-        except ImportError as error:
-            missing[name] = (
-                f"asgilab.App not available yet ({error})"
-                if name == "asgilab"
-                else f"{framework.distribution} is not installed: pip install -e '.[bench]'"
-            )
-            continue
-        names.append(name)
+    apps, missing = build_all()
+    names = list(apps)
     if mode.name == "quick":
         names = ["bare", *[n for n in names if n != "bare"][:1]]
     return names, missing

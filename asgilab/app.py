@@ -285,7 +285,6 @@ class App:
             logger.info("%s %s: the client disconnected mid-body", method, path)
             return
         except Exception as exc:
-            body = None
             response = await self._error_response(request, exc)
         if body is not None:
             size = len(body)

@@ -39,7 +39,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self
 
-__all__ = ["BackgroundRunner", "BackgroundTask", "BackgroundTasks", "run_sync"]
+__all__ = [
+    "BackgroundRunner",
+    "BackgroundTask",
+    "BackgroundTasks",
+    "is_async_callable",
+    "run_sync",
+]
 
 logger = logging.getLogger("asgilab.background")
 
@@ -60,7 +66,8 @@ async def run_sync(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(_executor, call)
 
 
-def _is_async(func: Callable[..., Any]) -> bool:
+def is_async_callable(func: Callable[..., Any]) -> bool:
+    """Whether calling ``func`` gives an awaitable: a coroutine function or async ``__call__``."""
     if inspect.iscoroutinefunction(func):
         return True
     call = getattr(func, "__call__", None)  # noqa: B004 -- an object with an async __call__
@@ -106,7 +113,7 @@ class BackgroundTask:
 
     async def __call__(self) -> None:
         """Run once, without timeout or retries (the runner adds those)."""
-        if _is_async(self.func):
+        if is_async_callable(self.func):
             await self.func(*self.args, **self.kwargs)
         else:
             await run_sync(self.func, *self.args, **self.kwargs)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar, overload
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from .errors import AsgilabError, HTTPException, excerpt
 
@@ -131,12 +131,6 @@ class Headers(Mapping[str, str]):
         if found is None:
             raise KeyError(key)
         return found.decode("latin-1")
-
-    def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            return default
 
     def getlist(self, key: str) -> list[str]:
         """Every value of ``key``, in the order the client sent them."""
@@ -334,7 +328,7 @@ class QueryParams(MultiDict[str]):
 
     def getlist(self, key: str, *, type: Callable[[str], Any] | None = None) -> list[Any]:
         """Every value of ``key``, each converted by ``type`` when given (400 on a bad one)."""
-        values = [v for k, v in self._list if k == key]
+        values = super().getlist(key)
         if type is None:
             return values
         return [_convert(key, v, type, self._where) for v in values]
@@ -425,12 +419,7 @@ class URL(str):
                 host = server_host if port in (None, default) else f"{server_host}:{port}"
         raw_path = scope.get("raw_path")
         root_path: str = scope.get("root_path", "")
-        if raw_path is not None:
-            path = raw_path.decode("latin-1")
-        else:
-            from urllib.parse import quote
-
-            path = quote(scope.get("path", "/"))
+        path = raw_path.decode("latin-1") if raw_path is not None else quote(scope.get("path", "/"))
         # uvicorn's path already starts with root_path, httpx's does not: add it once.
         if root_path and not (path == root_path or path.startswith(root_path + "/")):
             path = root_path + path

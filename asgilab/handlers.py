@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .background import run_sync
+from .background import is_async_callable, run_sync
 from .errors import AsgilabError
 from .request import Request
 from .responses import JSONResponse, PlainTextResponse, Response
@@ -67,9 +67,7 @@ class Handler:
         func = route.endpoint
         self.func = func
         self.name = getattr(func, "__qualname__", repr(func))
-        self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
-            getattr(func, "__call__", None)  # noqa: B004 -- an object with an async __call__
-        )
+        self.is_async = is_async_callable(func)
         self.max_body_size = route.extras.get("max_body_size", default_max_body_size)
         # The route's one parameter, when the handler takes it positionally right
         # after the request (``async def user(request, user_id)``), else ""; see _direct.
@@ -77,7 +75,6 @@ class Handler:
         try:
             parameters = list(inspect.signature(func).parameters.values())
         except (TypeError, ValueError):  # a builtin without a signature: give it the request
-            parameters = []
             self.takes_request, self.mode = True, _NONE
             self.wanted: frozenset[str] = frozenset()
             self.direct = self._direct()

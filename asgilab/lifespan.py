@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import traceback
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import AsgilabError
@@ -46,7 +46,8 @@ async def run_lifespan(app: App, scope: Scope, receive: Receive, send: Send) -> 
     started = False
     await receive()  # lifespan.startup
     try:
-        async with _lifespan_context(app) as state:
+        context = app.lifespan(app) if app.lifespan is not None else contextlib.nullcontext()
+        async with context as state:
             if state is not None:
                 if not isinstance(state, Mapping):
                     raise AsgilabError(
@@ -73,12 +74,3 @@ async def run_lifespan(app: App, scope: Scope, receive: Receive, send: Send) -> 
             await send({"type": "lifespan.startup.failed", "message": message})
         raise
     await send({"type": "lifespan.shutdown.complete"})
-
-
-@contextlib.asynccontextmanager
-async def _lifespan_context(app: App) -> AsyncIterator[Mapping[str, Any] | None]:
-    if app.lifespan is None:
-        yield None
-    else:
-        async with app.lifespan(app) as state:
-            yield state

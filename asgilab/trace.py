@@ -77,7 +77,7 @@ class Trace:
     any; ``duration`` is the time from the call to the app's return, in seconds.
     """
 
-    __slots__ = ("_given", "_start", "duration", "error", "events", "scope")
+    __slots__ = ("_given", "duration", "error", "events", "scope")
 
     def __init__(self, scope: Scope) -> None:
         self._given = scope  # what the app gets (and may add to, e.g. path_params)
@@ -85,7 +85,6 @@ class Trace:
         self.events: list[TraceEvent] = []
         self.error: str | None = None
         self.duration: float | None = None
-        self._start = time.perf_counter()
 
     async def run(self, app: ASGIApp, receive: Receive, send: Send) -> None:
         """Call ``app`` with this trace's scope, recording what passes through ``receive``/``send``.
@@ -96,7 +95,7 @@ class Trace:
         # PERF: this wrapper sits on every in-process request, so it does the least
         # it can: one perf_counter() and one small dict copy per message.
         events = self.events
-        start = self._start = time.perf_counter()
+        start = time.perf_counter()
 
         async def traced_receive() -> Message:
             message = await receive()

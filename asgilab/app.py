@@ -31,7 +31,6 @@ App(routes=1, middleware=[], debug=False)
 
 from __future__ import annotations
 
-import inspect
 import logging
 import traceback
 from collections.abc import Callable, Mapping
@@ -39,7 +38,7 @@ from types import EllipsisType
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_from_bytes
 
-from .background import BackgroundRunner
+from .background import BackgroundRunner, is_async_callable
 from .errors import AsgilabError, HTTPException, InvalidPath
 from .handlers import Handler, to_response
 from .lifespan import Lifespan, run_lifespan
@@ -394,7 +393,7 @@ class App:
         handler = self._find_handler(exc)
         if handler is not None:
             try:
-                if inspect.iscoroutinefunction(handler):
+                if is_async_callable(handler):
                     result = await handler(request, exc)
                 else:
                     result = handler(request, exc)

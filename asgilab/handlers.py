@@ -33,7 +33,9 @@ class InvalidReturn(AsgilabError, TypeError):
     """A handler returned something the App cannot send (the client gets a 500)."""
 
 
-_PARAM_NAME = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
+# The parameter names of a route's path, which the router has already checked (any
+# Python identifier, e.g. {café}); what follows a name, ":converter}" or "}", is skipped.
+_PARAM_NAME = re.compile(r"\{([^{}:]+)")
 
 # How a handler wants its path parameters: not at all, all of them, or some by name.
 _NONE, _ALL, _SOME = 0, 1, 2

@@ -110,6 +110,16 @@ def test_path_params_passed_by_name_and_in_request() -> None:
     assert reply.json() == {"id": 42, "params": {"user_id": 42}}
 
 
+def test_a_parameter_named_in_any_python_identifier_reaches_the_handler() -> None:
+    app = App()
+
+    @app.get("/cafés/{café}")
+    async def cafe(request: Request, café: str) -> str:
+        return café
+
+    assert call(app, "GET", "/cafés/flore").text == "flore"
+
+
 def test_handler_may_declare_some_params_or_none() -> None:
     app = App()
 
@@ -392,6 +402,22 @@ def test_debug_shows_the_traceback() -> None:
     assert reply.status_code == 500
     assert reply.text.startswith("500 Internal Server Error\n\nTraceback (most recent call last):")
     assert reply.text.endswith("ValueError: secret detail\n")
+
+
+def test_an_exception_handler_may_be_an_object_with_an_async_call() -> None:
+    app = make_app()
+
+    class Apologise:
+        async def __call__(self, request: Request, exc: Exception) -> Response:
+            return PlainTextResponse(f"sorry: {exc}", 409)
+
+    @app.get("/conflict")
+    async def conflict(request: Request) -> str:
+        raise ValueError("taken")
+
+    app.add_exception_handler(ValueError, Apologise())
+    reply = call(app, "GET", "/conflict")
+    assert (reply.status_code, reply.text) == (409, "sorry: taken")
 
 
 def test_exception_handlers_by_class_and_by_status() -> None:

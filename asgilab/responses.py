@@ -120,6 +120,9 @@ class Response:
 
     media_type: str | None = None
     charset = "utf-8"
+    # Whether content-length comes from the rendered body; a body sent later (a stream,
+    # a file) has no such length when the headers are built.
+    length_from_body = True
 
     def __init__(
         self,
@@ -158,7 +161,8 @@ class Response:
                 media_type += f"; charset={self.charset}"
             raw.append((b"content-type", media_type.encode("latin-1")))
         if (
-            b"content-length" not in names
+            self.length_from_body
+            and b"content-length" not in names
             and self.status_code >= 200
             and self.status_code not in _NO_BODY
         ):
@@ -312,6 +316,8 @@ class StreamingResponse(Response):
     thread pool, one item at a time, so it may block.
     """
 
+    length_from_body = False  # a caller's content-length, if any, is kept
+
     def __init__(
         self,
         content: AsyncIterable[bytes | str] | Iterable[bytes | str],
@@ -322,10 +328,6 @@ class StreamingResponse(Response):
     ) -> None:
         self.content = content
         super().__init__(None, status_code, headers, media_type, background)
-        # No content-length: it was computed from the empty body, drop it.
-        self.raw_headers = [(n, v) for n, v in self.raw_headers if n != b"content-length"]
-        if headers and any(k.lower() == "content-length" for k in headers):
-            self.raw_headers.append(encode_header("content-length", headers["content-length"]))
 
     async def _chunks(self) -> AsyncGenerator[bytes, None]:
         content = self.content
@@ -460,6 +462,7 @@ class FileResponse(Response):
     """
 
     chunk_size = 64 * 1024
+    length_from_body = False  # it sends the file's (or the range's) own length
 
     def __init__(
         self,
@@ -476,6 +479,7 @@ class FileResponse(Response):
             guessed, _ = mimetypes.guess_type(filename or self.path)
             media_type = guessed or "application/octet-stream"
         super().__init__(None, status_code, headers, media_type, background)
+        # A caller's content-length cannot be right for every range: the file's is sent.
         self.raw_headers = [(n, v) for n, v in self.raw_headers if n != b"content-length"]
         if filename is not None:
             self.raw_headers.append(

@@ -161,6 +161,12 @@ def test_streaming_from_async_iterator_uses_chunked_encoding() -> None:
     assert reply.content == b"0,1,2,"
 
 
+def test_streaming_keeps_a_content_length_the_caller_gives_in_any_case() -> None:
+    reply = fetch(StreamingResponse(iter([b"abc"]), headers={"Content-Length": "3"}))
+    assert (reply.headers["content-length"], reply.content) == ("3", b"abc")
+    assert "transfer-encoding" not in reply.headers
+
+
 def test_streaming_from_sync_iterator_runs_its_cleanup() -> None:
     closed: list[bool] = []
 

@@ -113,6 +113,14 @@ class Segment:
         object.__setattr__(self, "regex", regex)
         object.__setattr__(self, "params", params)
 
+    @property
+    def verbatim(self) -> bool:
+        """Whether the value is the segment's text itself: a plain ``{name}``, nothing to convert.
+
+        The router binds such values by position after the walk instead of during it.
+        """
+        return self.kind == "param" and self.params[0].converter.name == "str"
+
     def parse(self, text: str) -> list[Any] | None:
         """Mixed segments: the converted parameter values found in ``text``, or ``None``.
 

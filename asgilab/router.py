@@ -173,7 +173,7 @@ class Node:
             self.converter = converter.name
             if kind == "catch_all":
                 self.mode = CATCH_ALL
-            elif converter.name == "str":
+            elif segment.verbatim:
                 self.mode = STR_PARAM
             else:
                 self.mode = PARAM
@@ -185,11 +185,7 @@ class Node:
     @property
     def children(self) -> list["Node"]:
         """Every child, in the order matching tries them (static ones by label)."""
-        ordered = sorted(self.static_children.values(), key=lambda n: n.label)
-        ordered.extend(self.param_children)
-        if self.catch_all is not None:
-            ordered.append(self.catch_all)
-        return ordered
+        return sorted(self.static_children.values(), key=lambda n: n.label) + self.wild
 
     def __repr__(self) -> str:
         return f"<Node {self.kind} {self.label!r}>"
@@ -228,20 +224,25 @@ class Node:
         self.width = at
         self.label = "/".join(self.prefix)
 
+    def wild_child(self, segment: Segment) -> "Node | None":
+        """The mixed, param or catch-all child with ``segment``'s shape, if there is one."""
+        for child in self.wild:
+            if child.segment is not None and child.segment.shape == segment.shape:
+                return child
+        return None
+
     def insert_wild(self, segment: Segment) -> "Node":
         """The mixed, param or catch-all child for ``segment``'s shape, created if needed."""
+        child = self.wild_child(segment)
+        if child is not None:
+            return child
         if segment.kind == "catch_all":
-            if self.catch_all is None:
-                self.catch_all = Node("catch_all", segment)
-            child = self.catch_all
+            child = self.catch_all = Node("catch_all", segment)
         else:
-            for child in self.param_children:
-                if child.segment is not None and child.segment.shape == segment.shape:
-                    return child
             child = Node("mixed" if segment.kind == "mixed" else "param", segment)
             self.param_children.append(child)
             self.param_children.sort(key=lambda n: n.key)
-        self.wild = self.children[len(self.static_children) :]
+        self.wild = [*self.param_children, *([self.catch_all] if self.catch_all else [])]
         self.str_only = (
             self.wild[0] if len(self.wild) == 1 and self.wild[0].mode == STR_PARAM else None
         )
@@ -338,8 +339,8 @@ def _sources(pattern: Pattern) -> tuple[int, ...]:
     sources: list[int] = []
     computed = 0
     for j, segment in enumerate(pattern.segments, start=1):
-        for param in segment.params:
-            if segment.kind == "param" and param.converter.name == "str":
+        for _ in segment.params:
+            if segment.verbatim:
                 sources.append(j)
             else:
                 sources.append(~computed)
@@ -637,12 +638,10 @@ class Router:
                 node, texts = child, texts[child.width :]
             if segment is None:
                 return node
-            for child in node.wild:
-                if child.segment is not None and child.segment.shape == segment.shape:
-                    node = child
-                    break
-            else:
+            child = node.wild_child(segment)
+            if child is None:
                 return None
+            node = child
         return node
 
     # -- lookup -----------------------------------------------------------------------------

@@ -778,32 +778,30 @@ class Router:
                     continue
                 break
 
-    def _ends(self, segments: list[str]) -> Iterator[tuple[Node, list[Any]]]:
-        """Every node where ``segments`` ends (with its bound values), in priority order.
+    def _ends(self, segments: list[str]) -> Iterator[Node]:
+        """Every node where ``segments`` ends, in priority order.
 
         A plain recursive search: what allowed_methods() needs (all matches, every method),
-        and slower than match(), which stops at the first route that fits.
+        and slower than match(), which stops at the first route that fits. It binds no
+        values: a parameter child only has to accept its segment.
         """
 
-        def visit(node: Node, i: int, values: list[Any]) -> Iterator[tuple[Node, list[Any]]]:
+        def visit(node: Node, i: int) -> Iterator[Node]:
             if i == len(segments):
-                yield node, values
+                yield node
                 return
             segment = segments[i]
             child = node.static_children.get(segment)
             if child is not None and segments[i : i + child.width] == child.prefix:
-                yield from visit(child, i + child.width, values)
+                yield from visit(child, i + child.width)
             for child in node.param_children:
-                value = _accept(child, segment)
-                if value is None:
-                    continue
-                bound = [*values, *value] if child.kind == "mixed" else [*values, value]
-                yield from visit(child, i + 1, bound)
+                if _accept(child, segment) is not None:
+                    yield from visit(child, i + 1)
             if node.catch_all is not None:
-                yield from visit(node.catch_all, len(segments), [*values, "/".join(segments[i:])])
+                yield from visit(node.catch_all, len(segments))
 
         if not segments[0]:
-            yield from visit(self.root, 1, [])
+            yield from visit(self.root, 1)
 
     def allowed_methods(self, path: str) -> frozenset[str]:
         """Every method some route accepts at ``path`` (HEAD wherever GET is), for 405 and OPTIONS.
@@ -814,7 +812,7 @@ class Router:
         (['POST'], [])
         """
         methods: set[str] = set()
-        for node, _ in self._ends(split_path(path)):
+        for node in self._ends(split_path(path)):
             methods.update(node.handlers)
         return frozenset(methods)
 

@@ -263,7 +263,7 @@ class Route:
     methods: frozenset[str] = frozenset({"GET"})
     name: str | None = None
     # Free per-route data for the App (e.g. {"max_body_size": 10}); read-only.
-    extras: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    extras: Mapping[str, Any] = field(default_factory=lambda: _NO_EXTRAS)
 
     def __repr__(self) -> str:
         return f"Route(path={self.path!r}, name={self.name!r}, methods={sorted(self.methods)!r})"

@@ -83,6 +83,8 @@ class Segment:
     key: SegmentKey = field(init=False)
     # Mixed segments only: a regex with one group per parameter (p0, p1, ...).
     regex: re.Pattern[str] | None = field(init=False, repr=False)
+    # Mixed segments only: each parameter with the name of its group in ``regex``.
+    groups: tuple[tuple[str, Param], ...] = field(init=False, repr=False)
     # The parameters of this segment, in order.
     params: tuple[Param, ...] = field(init=False, repr=False)
 
@@ -112,6 +114,8 @@ class Segment:
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "regex", regex)
         object.__setattr__(self, "params", params)
+        groups = tuple((f"p{i}", p) for i, p in enumerate(self.parts) if isinstance(p, Param))
+        object.__setattr__(self, "groups", groups if regex is not None else ())
 
     @property
     def verbatim(self) -> bool:
@@ -131,13 +135,12 @@ class Segment:
         if m is None:
             return None
         values = []
-        for i, part in enumerate(self.parts):
-            if isinstance(part, Param):
-                text = m.group(f"p{i}")
-                value = part.converter.accept(text) if text else None  # never empty
-                if value is None:
-                    return None
-                values.append(value)
+        for group, param in self.groups:
+            text = m.group(group)
+            value = param.converter.accept(text) if text else None  # never empty
+            if value is None:
+                return None
+            values.append(value)
         return values
 
 

@@ -38,6 +38,15 @@ def svg_texts(svg: bytes) -> list[str]:
     return re.findall(r"<text[^>]*>([^<]*)</text>", svg.decode())
 
 
+def engine_chosen(monkeypatch: pytest.MonkeyPatch, argument: str | None, env: str | None) -> str:
+    """choose_engine(argument) with ASGILAB_GRAPHVIZ set to ``env`` (None: unset)."""
+    if env is None:
+        monkeypatch.delenv("ASGILAB_GRAPHVIZ", raising=False)
+    else:
+        monkeypatch.setenv("ASGILAB_GRAPHVIZ", env)
+    return choose_engine(argument)
+
+
 @pytest.mark.parametrize(
     ("argument", "env", "expected"),
     [
@@ -57,11 +66,7 @@ def test_engine_choice_without_dot(
     env: str | None,
     expected: str,
 ) -> None:
-    if env is None:
-        monkeypatch.delenv("ASGILAB_GRAPHVIZ", raising=False)
-    else:
-        monkeypatch.setenv("ASGILAB_GRAPHVIZ", env)
-    assert choose_engine(argument) == expected
+    assert engine_chosen(monkeypatch, argument, env) == expected
 
 
 @needs_dot
@@ -72,11 +77,7 @@ def test_engine_choice_without_dot(
 def test_engine_choice_with_dot(
     monkeypatch: pytest.MonkeyPatch, argument: str | None, env: str | None, expected: str
 ) -> None:
-    if env is None:
-        monkeypatch.delenv("ASGILAB_GRAPHVIZ", raising=False)
-    else:
-        monkeypatch.setenv("ASGILAB_GRAPHVIZ", env)
-    assert choose_engine(argument) == expected
+    assert engine_chosen(monkeypatch, argument, env) == expected
 
 
 def test_unknown_engine_names_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,7 +44,7 @@ from .handlers import Handler, to_response
 from .lifespan import Lifespan, run_lifespan
 from .middleware import FunctionMiddleware, Middleware, MiddlewareFunction, build_stack
 from .request import DEFAULT_MAX_BODY_SIZE, ClientDisconnect, Request
-from .responses import PlainTextResponse, Response, render_json
+from .responses import PlainTextResponse, RedirectResponse, Response, render_json
 from .router import Route, Router
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -354,7 +354,7 @@ class App:
                         if query:
                             # Re-escape: a raw ASGI caller may send control characters.
                             location += "?" + quote_from_bytes(query, safe=_QUERY_SAFE)
-                        response = Response(status_code=308, headers={"location": location})
+                        response = RedirectResponse(location, 308)
                         await response(scope, receive, send)
                         return
             allowed = router.allowed_methods(path)

@@ -354,8 +354,7 @@ class App:
                         if query:
                             # Re-escape: a raw ASGI caller may send control characters.
                             location += "?" + quote_from_bytes(query, safe=_QUERY_SAFE)
-                        response = RedirectResponse(location, 308)
-                        await response(scope, receive, send)
+                        await RedirectResponse(location, 308)(scope, receive, send)
                         return
             allowed = router.allowed_methods(path)
         except InvalidPath as exc:

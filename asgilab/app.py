@@ -218,17 +218,21 @@ class App:
 
         PERF: a request meets no other coroutine of the App's on its way to the handler
         (a second one cost ~200 ns, a fifth of what the App adds to a request).
-        Lifespan and websocket scopes, and requests while middleware exists, take the
-        side door, :meth:`_enter`; under middleware the innermost layer comes back
-        here with the scope marked as past the middleware.
+        Lifespan and websocket scopes take the side door, :meth:`_other_scope`, and
+        requests while middleware exists go through :meth:`_through_middleware`, whose
+        innermost layer comes back here with the scope marked as past the middleware.
         """
-        if scope["type"] != "http" or (
-            self.user_middleware and scope.get(_PAST_MIDDLEWARE) is not self
-        ):
-            await self._enter(scope, receive, send)
+        if scope["type"] != "http":
+            await self._other_scope(scope, receive, send)
             return
+        # The scope becomes this App's before any middleware, which may read both.
+        scope["app"] = self
+        if self.lifespan_state is not None and "state" not in scope:
+            scope["state"] = dict(self.lifespan_state)
         self._served = True
-        self._adopt(scope)
+        if self.user_middleware and scope.get(_PAST_MIDDLEWARE) is not self:
+            await self._through_middleware(scope, receive, send)
+            return
         method = scope["method"]
         raw = scope.get("raw_path")
         try:
@@ -304,25 +308,18 @@ class App:
         if request._background is not None or request._form is not None:
             await self._after(request)
 
-    def _adopt(self, scope: Scope) -> None:
-        """Make ``scope`` this App's: ``scope["app"]``, plus the lifespan state if it has none."""
-        scope["app"] = self
-        if self.lifespan_state is not None and "state" not in scope:
-            scope["state"] = dict(self.lifespan_state)
+    async def _through_middleware(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._stack is None:
+            # Built on the first request, so that middleware can be added up to then.
+            self._stack = _ErrorLayer(
+                build_stack(_PastMiddleware(self), self.user_middleware), self
+            )
+        await self._stack(scope, receive, send)
 
-    async def _enter(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Every scope but a plain HTTP request: lifespan, websocket, HTTP through middleware."""
+    async def _other_scope(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Every scope but an HTTP request: lifespan and websocket."""
         scope_type = scope["type"]
-        if scope_type == "http":
-            self._served = True
-            self._adopt(scope)  # before the middleware, which may read both
-            if self._stack is None:
-                # Built on the first request, so that middleware can be added up to then.
-                self._stack = _ErrorLayer(
-                    build_stack(_PastMiddleware(self), self.user_middleware), self
-                )
-            await self._stack(scope, receive, send)
-        elif scope_type == "lifespan":
+        if scope_type == "lifespan":
             await run_lifespan(self, scope, receive, send)
         elif scope_type == "websocket":
             await receive()  # websocket.connect

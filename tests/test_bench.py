@@ -56,6 +56,35 @@ def test_server_benchmark_runs(tmp_path: Path) -> None:
     assert set(results["runs"]) == {"GET /"}
 
 
+def test_instruction_counts_run(tmp_path: Path) -> None:
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed (apt-get install -y valgrind)")
+    stdout, results = run_script("instructions.py", tmp_path)
+    assert stdout.startswith("Instructions per request, counted by valgrind's cachegrind (quick")
+    counts = results["instructions"]["GET /"]
+    assert {"bare", "asgilab"} <= counts.keys()
+    assert all(count > 0 for count in counts.values())
+
+
+def test_instruction_child_checks_the_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child serves through uvicorn's protocol and refuses to count wrong answers."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import _frameworks
+        import instructions
+    finally:
+        sys.path.remove(str(BENCH))
+    assert instructions.child("asgilab", "POST /echo", 16, expect_compiled=False) == 0
+
+    async def teapot(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 418, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    wrong = _frameworks.Framework("teapot", "python", lambda: teapot, "")
+    monkeypatch.setitem(_frameworks.FRAMEWORKS, "asgilab", wrong)
+    assert instructions.child("asgilab", "GET /", 16, expect_compiled=False) == 1
+
+
 def test_router_workloads_are_sound() -> None:
     """The GitHub workloads have the promised sizes and every miss really misses."""
     sys.path.insert(0, str(BENCH))
@@ -72,7 +101,7 @@ def test_router_workloads_are_sound() -> None:
     assert len(routers.generated_routes(100_000)) == 100_000
 
 
-@pytest.mark.parametrize("module", ["_harness", "serve"])
+@pytest.mark.parametrize("module", ["_harness", "instructions", "serve"])
 def test_bench_doctests(module: str) -> None:
     sys.path.insert(0, str(BENCH))
     try:

@@ -1,0 +1,345 @@
+"""Instructions per request, counted by valgrind: the cost that machine noise cannot move.
+
+Run from the repository root with the virtualenv active::
+
+    python bench/instructions.py            # every app, the three endpoints, about a minute
+    python bench/instructions.py --quick    # the floor and asgilab on GET / only
+
+Under a real server (``serve.py``) one process can be several per cent faster
+than the next for its whole life, so a change worth 1% cannot be seen there
+without many rounds. This script counts instead: each app runs in a child
+process under valgrind's cachegrind, and the child feeds it requests through
+uvicorn's own httptools protocol, the per-request work of the server in Python
+and Cython, with a stand-in transport where the socket would be (the kernel's
+share of serving is the same for every app, and is left out). Two children per
+(app, endpoint) serve different numbers of requests; the difference of their
+instruction counts over the difference of the request counts is what one
+request costs, with startup and imports cancelled out. The counts repeat to
+within a few instructions from run to run, on any machine.
+
+Instructions are not time: a cache miss or a mispredicted branch costs a
+hundred of them and is not counted. So read the table as what each app adds
+to the same server's work, and keep the issue's speed targets with
+``serve.py``; this script judges no target (it exits 0 unless it cannot run).
+
+asgilab's mypyc build is counted too when it can be had (``bench/_compiled.py``).
+``valgrind`` must be on PATH (Debian/Ubuntu: ``apt-get install -y valgrind``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import _harness as h
+from _compiled import LABEL, CompiledBuildError, compiled_dir, is_compiled, unavailable
+from _frameworks import FRAMEWORKS, REQUESTS, Request, check_response
+
+__all__ = ["main", "parse_instructions", "per_request", "wire"]
+
+BENCH = Path(__file__).resolve().parent
+VALGRIND_MISSING = (
+    "valgrind is not on PATH. Install it, then run this again:\n"
+    "  Debian/Ubuntu: apt-get install -y valgrind   (as root; apt-get update first)\n"
+    "  macOS:         not available on Apple silicon; use serve.py there"
+)
+# Requests sent before the counted ones in both children, so that both count a
+# server that has warmed up (the interpreter specialises its code as it runs).
+WARM_UP = 400
+PIPELINED = 8  # requests per chunk of bytes handed to the protocol, as a busy client sends them
+
+
+def wire(request: Request) -> bytes:
+    """``request`` as the bytes a client sends for it.
+
+    >>> wire(Request("GET /", "GET", "/", b"", "text/plain", "")).split(b"\\r\\n")[0]
+    b'GET / HTTP/1.1'
+    """
+    lines = [f"{request.method} {request.path} HTTP/1.1", "Host: 127.0.0.1:8000"]
+    if request.body:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(request.body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + request.body
+
+
+def parse_instructions(valgrind_log: str) -> int:
+    """The total instruction count in cachegrind's summary.
+
+    >>> parse_instructions("==7== I   refs:      1,193,498,181\\n")
+    1193498181
+    """
+    found = re.search(r"I\s+refs:\s+([\d,]+)", valgrind_log)
+    if found is None:
+        raise RuntimeError(f"cannot read valgrind's summary:\n{valgrind_log[-2000:]}")
+    return int(found[1].replace(",", ""))
+
+
+def per_request(short: tuple[int, int], long: tuple[int, int]) -> float:
+    """Instructions per request from two (requests served, instructions) runs.
+
+    >>> per_request((100, 5_000_000), (300, 9_000_000))
+    20000.0
+    """
+    (n1, i1), (n2, i2) = short, long
+    return (i2 - i1) / (n2 - n1)
+
+
+# --------------------------------------------------------------------------- the child
+
+
+class _Transport:
+    """Where uvicorn's protocol writes its answers, in place of a socket.
+
+    The protocol calls the first six methods and nothing else. The warm-up's
+    answers are parsed (with httptools, as a client would) and checked, which
+    also measures them: every answer to one endpoint has the same length (the
+    date header's value changes, not its length). The counted requests' answers
+    are then only counted, by length, so that the client's parsing stays out of
+    the count.
+    """
+
+    def __init__(self, request: Request) -> None:
+        import httptools
+
+        self.request = request
+        self.parser = httptools.HttpResponseParser(self)
+        self.parsing = True
+        self.written = 0  # bytes
+        self.answered = 0
+        self.answer_size = 0  # bytes per answer, once known
+        self.wanted = 0  # answers to wait for
+        self.done: asyncio.Future[None] | None = None
+        self.headers: dict[str, str] = {}
+        self.body = bytearray()
+        self.wrong = ""
+
+    def write(self, data: bytes) -> None:
+        self.written += len(data)
+        if self.parsing:
+            self.parser.feed_data(data)
+        elif self.written >= self.wanted * self.answer_size and self.done is not None:
+            self.done.set_result(None)
+            self.done = None
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
+            name, default
+        )
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def stop_parsing(self) -> None:
+        """From now on count answers by length (all answers so far were checked)."""
+        size, rest = divmod(self.written, self.answered)
+        if rest:
+            raise RuntimeError(
+                f"answers of different lengths: {self.written} bytes in {self.answered}"
+            )
+        self.parsing, self.answer_size = False, size
+
+    # what the response parser calls
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.decode().lower()] = value.decode()
+
+    def on_body(self, body: bytes) -> None:
+        self.body += body
+
+    def on_message_complete(self) -> None:
+        if not self.wrong:
+            status = self.parser.get_status_code()
+            self.wrong = check_response(self.request, status, self.headers, bytes(self.body))
+        self.headers, self.body = {}, bytearray()
+        self.answered += 1
+        if self.answered == self.wanted and self.done is not None:
+            self.done.set_result(None)
+            self.done = None
+
+
+def child(name: str, label: str, count: int, expect_compiled: bool) -> int:
+    """Serve ``WARM_UP + count`` requests of endpoint ``label`` to app ``name`` in-process."""
+    from uvicorn.config import Config
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.server import ServerState
+
+    if expect_compiled:
+        import asgilab.router
+
+        if not is_compiled(asgilab.router.__file__):
+            print(f"imported {asgilab.router.__file__}, not the compiled router", file=sys.stderr)
+            return 1
+    request = next(r for r in REQUESTS if r.label == label)
+    loop_name = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    config = Config(
+        FRAMEWORKS[name].factory(),
+        http="httptools",
+        loop=loop_name,
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+    )
+    config.load()
+    if loop_name == "uvloop":
+        import uvloop
+
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    else:
+        loop = asyncio.new_event_loop()
+    transport = _Transport(request)
+    protocol = HttpToolsProtocol(config, ServerState(), app_state={}, _loop=loop)
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    chunk = wire(request) * PIPELINED
+
+    async def serve(requests: int) -> None:
+        for _ in range(requests // PIPELINED):
+            transport.wanted += PIPELINED
+            transport.done = loop.create_future()
+            protocol.data_received(chunk)
+            await transport.done
+
+    loop.run_until_complete(serve(WARM_UP))
+    transport.stop_parsing()
+    loop.run_until_complete(serve(count))
+    protocol.connection_lost(None)
+    loop.close()
+    if transport.wrong:
+        print(f"{name} answered {label} wrongly: {transport.wrong}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# --------------------------------------------------------------------------- the parent
+
+
+def count(name: str, label: str, requests: int, compiled: str | None) -> int:
+    """Instructions that a child serving ``requests`` counted requests executed in all."""
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts in every child
+    python = [sys.executable]
+    if compiled is not None:
+        env["PYTHONPATH"] = os.pathsep.join([compiled, str(BENCH)])
+        python.append("-P")  # the working directory's interpreted package must not shadow it
+    command = [
+        "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+        *python, str(BENCH / "instructions.py"), "--child", name, label, str(requests),
+        *(["--expect-compiled"] if compiled is not None else []),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=BENCH)
+    if done.returncode != 0:
+        raise RuntimeError(f"{name} {label}: the child failed:\n{done.stderr[-2000:]}")
+    return parse_instructions(done.stderr)
+
+
+def measure(
+    name: str, label: str, lengths: tuple[int, int], compiled: str | None
+) -> tuple[str, str, float]:
+    short, long = ((n, count(name, label, n, compiled)) for n in lengths)
+    return name, label, per_request(short, long)
+
+
+def extra_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-compiled", action="store_true", help="leave out the mypyc build")
+    parser.add_argument(
+        "--child", nargs=3, metavar=("APP", "ENDPOINT", "N"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--expect-compiled", action="store_true", help=argparse.SUPPRESS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    mode, args = h.parse_args(__doc__.splitlines()[0] if __doc__ else "", argv, extra_flags)
+    if args.child:
+        name, label, requests = args.child
+        return child(name, label, int(requests), args.expect_compiled)
+    if shutil.which("valgrind") is None:
+        print(VALGRIND_MISSING, file=sys.stderr)
+        return 3
+    env = h.environment(["uvicorn", "httptools", "uvloop", "starlette", "falcon", "blacksheep"])
+    version = subprocess.run(["valgrind", "--version"], capture_output=True, text=True)
+    env["valgrind"] = version.stdout.strip().removeprefix("valgrind-")
+    print(
+        "Instructions per request, counted by valgrind's cachegrind "
+        f"({mode.name} run; through uvicorn's httptools protocol, no sockets)"
+    )
+    print("  " + " · ".join(f"{key} {value}" for key, value in env.items()))
+    print()
+
+    from _frameworks import build_all
+
+    apps, missing = build_all()
+    names = list(apps)
+    requests = REQUESTS
+    lengths = (WARM_UP // 2, WARM_UP * 2)  # requests counted by the short and the long child
+    if mode.name == "quick":
+        names, requests, lengths = ["bare", "asgilab"], REQUESTS[:1], (40, 120)
+    compiled: str | None = None
+    if "asgilab" in names and not args.no_compiled:
+        try:
+            compiled = str(compiled_dir(verbose=True))
+            names.insert(names.index("asgilab") + 1, LABEL)
+        except CompiledBuildError as error:
+            missing[LABEL] = unavailable(error)
+    jobs = [(n, r.label) for r in requests for n in names]
+    # Counts do not depend on what else runs: every core can count at once.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        futures = [
+            pool.submit(
+                measure,
+                "asgilab" if n == LABEL else n,
+                label,
+                lengths,
+                compiled if n == LABEL else None,
+            )
+            for n, label in jobs
+        ]
+        results = [f.result() for f in futures]
+    table: dict[str, dict[str, float]] = {r.label: {} for r in requests}
+    for (shown, label), (_, _, instructions) in zip(jobs, results, strict=True):
+        table[label][shown] = instructions
+    report(table, names, missing)
+    if mode.json_path is not None:
+        h.write_json(
+            mode.json_path,
+            {"environment": env, "mode": mode.name, "missing": missing, "instructions": table},
+        )
+        print(f"\nResults written to {mode.json_path}")
+    return 0
+
+
+def report(table: dict[str, dict[str, float]], names: list[str], missing: dict[str, str]) -> None:
+    rows = [[label, *(f"{by[n]:,.0f}" for n in names)] for label, by in table.items()]
+    print(h.render_table(["endpoint", *names], rows))
+    for name, why in missing.items():
+        print(f"  {name}: {why}")
+    if "bare" not in names:
+        return
+    print("\nWhat each app adds to the bare floor's instructions (+ its share of the total)")
+    others = [n for n in names if n != "bare"]
+    rows = [
+        [
+            label,
+            *(f"+{by[n] - by['bare']:,.0f} ({(by[n] - by['bare']) / by[n]:.1%})" for n in others),
+        ]
+        for label, by in table.items()
+    ]
+    print(h.render_table(["endpoint", *others], rows))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

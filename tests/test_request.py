@@ -278,3 +278,27 @@ def test_background_collector_is_lazy() -> None:
     assert request._background is None
     request.background.add(print, "x")
     assert len(request.background) == 1
+
+
+def test_a_stream_ends_at_its_error() -> None:
+    """After a 413 the stream reads nothing more, as a generator would have ended."""
+    messages = [
+        {"type": "http.request", "body": b"x" * 8, "more_body": True},
+        {"type": "http.request", "body": b"y" * 8, "more_body": True},
+    ]
+    received: list[Message] = []
+
+    async def receive() -> Message:
+        received.append(messages[len(received)])
+        return received[-1]
+
+    async def read() -> None:
+        stream = Request({"type": "http", "headers": []}, receive, max_body_size=4).stream()
+        with pytest.raises(HTTPException) as error:
+            await anext(stream)
+        assert error.value.status_code == 413
+        with pytest.raises(StopAsyncIteration):
+            await anext(stream)
+
+    asyncio.run(read())
+    assert len(received) == 1

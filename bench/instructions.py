@@ -186,6 +186,8 @@ def child(name: str, label: str, count: int, expect_compiled: bool) -> int:
         if not is_compiled(asgilab.router.__file__):
             print(f"imported {asgilab.router.__file__}, not the compiled router", file=sys.stderr)
             return 1
+    if count % PIPELINED:
+        raise ValueError(f"{count} requests: the count must be a multiple of {PIPELINED}")
     request = next(r for r in REQUESTS if r.label == label)
     loop_name = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     config = Config(

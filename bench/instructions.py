@@ -2,7 +2,8 @@
 
 Run from the repository root with the virtualenv active::
 
-    python bench/instructions.py            # every app, the three endpoints, about a minute
+    python bench/instructions.py            # the floor and asgilab, three endpoints: ~1 minute
+    python bench/instructions.py --full     # the peers too: ~3 minutes on two cores
     python bench/instructions.py --quick    # the floor and asgilab on GET / only
 
 Under a real server (``serve.py``) one process can be several per cent faster
@@ -285,11 +286,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from _frameworks import build_all
 
     apps, missing = build_all()
-    names = list(apps)
+    # Each child takes seconds under valgrind, most of them starting Python and importing:
+    # the peers, a comparison rather than a check of asgilab, wait for --full.
+    names = list(apps) if mode.name == "full" else [n for n in ("bare", "asgilab") if n in apps]
     requests = REQUESTS
     lengths = (WARM_UP // 2, WARM_UP * 2)  # requests counted by the short and the long child
     if mode.name == "quick":
-        names, requests, lengths = ["bare", "asgilab"], REQUESTS[:1], (40, 120)
+        requests, lengths = REQUESTS[:1], (40, 120)
     compiled: str | None = None
     if "asgilab" in names and not args.no_compiled:
         try:

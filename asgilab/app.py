@@ -38,7 +38,7 @@ from types import EllipsisType
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_from_bytes
 
-from .background import BackgroundRunner, is_async_callable
+from .background import BackgroundRunner, is_async_callable, run_sync
 from .errors import AsgilabError, HTTPException, InvalidPath
 from .handlers import Handler, to_response
 from .lifespan import Lifespan, run_lifespan
@@ -174,7 +174,8 @@ class App:
         """Register ``handler(request, exc)`` for an exception class or an HTTP status code.
 
         A status code handles ``HTTPException`` with that status (404 and 405 from
-        routing included); 500 (or ``Exception``) handles unexpected errors.
+        routing included); 500 (or ``Exception``) handles unexpected errors. A plain
+        ``def`` handler runs in the thread pool, as plain ``def`` route handlers do.
         """
 
         def decorator(func: F) -> F:
@@ -391,8 +392,8 @@ class App:
             try:
                 if is_async_callable(handler):
                     result = await handler(request, exc)
-                else:
-                    result = handler(request, exc)
+                else:  # a plain def may block (log to a file, look something up): not on the loop
+                    result = await run_sync(handler, request, exc)
                 name = getattr(handler, "__qualname__", repr(handler))
                 return to_response(result, name)
             except Exception as handler_exc:

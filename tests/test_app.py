@@ -181,6 +181,17 @@ def test_sync_handlers_run_in_a_thread() -> None:
     assert call(app, "GET", "/").json() == {"off_loop": True}
 
 
+def test_sync_exception_handlers_run_in_a_thread() -> None:
+    app = App()
+    loop_thread = threading.get_ident()
+
+    @app.exception_handler(404)
+    def not_found(request: Request, exc: Exception) -> dict[str, bool]:
+        return {"off_loop": threading.get_ident() != loop_thread}
+
+    assert call(app, "GET", "/nowhere").json() == {"off_loop": True}
+
+
 def test_url_for() -> None:
     assert APP.url_for("user", user_id=7) == "/users/7"
 

@@ -3,7 +3,7 @@
 Run from the repository root with the virtualenv active::
 
     python bench/instructions.py            # the floor and asgilab, three endpoints: ~1 minute
-    python bench/instructions.py --full     # the peers too: ~3 minutes on two cores
+    python bench/instructions.py --full     # the peers too: ~2 minutes on two cores
     python bench/instructions.py --quick    # the floor and asgilab on GET / only
 
 Under a real server (``serve.py``) one process can be several per cent faster
@@ -15,15 +15,18 @@ and Cython, with a stand-in transport where the socket would be (the kernel's
 share of serving is the same for every app, and is left out). Two children per
 (app, endpoint) serve different numbers of requests; the difference of their
 instruction counts over the difference of the request counts is what one
-request costs, with startup and imports cancelled out. The counts repeat to
-within a few instructions from run to run, on any machine.
+request costs, with startup and imports cancelled out. On one machine and
+build, the counts repeat to within a few instructions from run to run, however
+busy the machine is.
 
-Instructions are not time: a cache miss or a mispredicted branch costs a
-hundred of them and is not counted. So read the table as what each app adds
+Instructions are not time: a cache miss or a mispredicted branch costs dozens
+to hundreds of cycles, and is not counted. So read the table as what each app adds
 to the same server's work, and keep the issue's speed targets with
 ``serve.py``; this script judges no target (it exits 0 unless it cannot run).
 
 asgilab's mypyc build is counted too when it can be had (``bench/_compiled.py``).
+Of the flags every benchmark shares, ``--rounds`` and ``--no-targets`` have no
+use here: one count is as good as the best of several, and no target is judged.
 ``valgrind`` must be on PATH (Debian/Ubuntu: ``apt-get install -y valgrind``).
 """
 
@@ -40,7 +43,7 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import _harness as h
 from _compiled import LABEL, CompiledBuildError, compiled_dir, is_compiled, unavailable
@@ -57,7 +60,7 @@ VALGRIND_MISSING = (
 # Requests sent before the counted ones in both children, so that both count a
 # server that has warmed up (the interpreter specialises its code as it runs).
 WARM_UP = 400
-PIPELINED = 8  # requests per chunk of bytes handed to the protocol, as a busy client sends them
+CHILD_TIMEOUT_S = 600  # a child that never finishes fails the run instead of stalling it
 
 
 def wire(request: Request) -> bytes:
@@ -100,47 +103,48 @@ def per_request(short: tuple[int, int], long: tuple[int, int]) -> float:
 class _Transport:
     """Where uvicorn's protocol writes its answers, in place of a socket.
 
-    The protocol calls the first six methods and nothing else. The warm-up's
-    answers are parsed (with httptools, as a client would) and checked, which
-    also measures them: every answer to one endpoint has the same length (the
-    date header's value changes, not its length). The counted requests' answers
-    are then only counted, by length, so that the client's parsing stays out of
-    the count.
+    The protocol calls ``write``, ``get_extra_info``, ``is_closing``, ``close``,
+    ``pause_reading`` and ``resume_reading`` (``set_protocol`` only on a websocket
+    upgrade, which never happens here). The warm-up's answers are parsed (with
+    httptools, as a client would) and checked, and each one's length is noted;
+    from then on the answers are only counted by length, so that the client's
+    parsing stays out of the count, and the lengths must add up exactly.
     """
+
+    _ADDRESSES: ClassVar[dict[str, tuple[str, int]]] = {
+        "sockname": ("127.0.0.1", 8000),
+        "peername": ("127.0.0.1", 50000),
+    }
 
     def __init__(self, request: Request) -> None:
         import httptools
 
         self.request = request
-        self.parser = httptools.HttpResponseParser(self)
+        self.parser: Any = httptools.HttpResponseParser(self)
         self.parsing = True
-        self.written = 0  # bytes
-        self.answered = 0
-        self.answer_size = 0  # bytes per answer, once known
-        self.wanted = 0  # answers to wait for
-        self.done: asyncio.Future[None] | None = None
+        self.written = 0  # bytes, in all
+        self.answer_end = 0  # self.written when the last parsed answer was complete
+        self.lengths: set[int] = set()  # of the parsed answers
         self.headers: dict[str, str] = {}
         self.body = bytearray()
         self.wrong = ""
+        self.closed = False
 
     def write(self, data: bytes) -> None:
         self.written += len(data)
         if self.parsing:
             self.parser.feed_data(data)
-        elif self.written >= self.wanted * self.answer_size and self.done is not None:
-            self.done.set_result(None)
-            self.done = None
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
-            name, default
-        )
+        return self._ADDRESSES.get(name, default)
 
     def is_closing(self) -> bool:
-        return False
+        return self.closed
 
     def close(self) -> None:
-        pass
+        # uvicorn closes after an error, a "connection: close" or an idle keep-alive:
+        # none of them may happen in a run that counts.
+        self.closed = True
 
     def pause_reading(self) -> None:
         pass
@@ -148,14 +152,12 @@ class _Transport:
     def resume_reading(self) -> None:
         pass
 
-    def stop_parsing(self) -> None:
-        """From now on count answers by length (all answers so far were checked)."""
-        size, rest = divmod(self.written, self.answered)
-        if rest:
-            raise RuntimeError(
-                f"answers of different lengths: {self.written} bytes in {self.answered}"
-            )
-        self.parsing, self.answer_size = False, size
+    def count_by_length(self) -> int:
+        """Stop parsing; from now on answers are counted by their one length, returned."""
+        if len(self.lengths) != 1:
+            raise RuntimeError(f"the answers differ in length: {sorted(self.lengths)} bytes")
+        self.parsing = False
+        return next(iter(self.lengths))
 
     # what the response parser calls
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -169,14 +171,21 @@ class _Transport:
             status = self.parser.get_status_code()
             self.wrong = check_response(self.request, status, self.headers, bytes(self.body))
         self.headers, self.body = {}, bytearray()
-        self.answered += 1
-        if self.answered == self.wanted and self.done is not None:
-            self.done.set_result(None)
-            self.done = None
+        self.lengths.add(self.written - self.answer_end)
+        self.answer_end = self.written
 
 
-def child(name: str, label: str, count: int, expect_compiled: bool) -> int:
-    """Serve ``WARM_UP + count`` requests of endpoint ``label`` to app ``name`` in-process."""
+def child(name: str, label: str, counted: int, expect_compiled: bool) -> int:
+    """Serve ``WARM_UP + counted`` requests of endpoint ``label`` to app ``name`` in-process.
+
+    One request at a time on one keep-alive connection, each sent once the last
+    answer is complete, as wrk sends them (no pipelining), so uvicorn does per
+    request what it does under ``serve.py``: parse, start a task for the app,
+    write, re-arm the keep-alive timer. The date and server headers are set once,
+    as uvicorn's server loop sets them once a second.
+    """
+    from email.utils import formatdate
+
     from uvicorn.config import Config
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     from uvicorn.server import ServerState
@@ -187,44 +196,49 @@ def child(name: str, label: str, count: int, expect_compiled: bool) -> int:
         if not is_compiled(asgilab.router.__file__):
             print(f"imported {asgilab.router.__file__}, not the compiled router", file=sys.stderr)
             return 1
-    if count % PIPELINED:
-        raise ValueError(f"{count} requests: the count must be a multiple of {PIPELINED}")
     request = next(r for r in REQUESTS if r.label == label)
-    loop_name = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    config = Config(
-        FRAMEWORKS[name].factory(),
-        http="httptools",
-        loop=loop_name,
-        lifespan="off",
-        access_log=False,
-        log_level="warning",
-    )
-    config.load()
-    if loop_name == "uvloop":
+    config = Config(FRAMEWORKS[name].factory(), access_log=False, log_level="warning")
+    config.load()  # wraps the app as uvicorn serves it (its proxy-headers middleware)
+    state = ServerState()
+    state.default_headers = [(b"date", formatdate(usegmt=True).encode()), *config.encoded_headers]
+    if importlib.util.find_spec("uvloop"):
         import uvloop
 
         loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
     else:
         loop = asyncio.new_event_loop()
+    answered: asyncio.Future[None] | None = None
+
+    class Protocol(HttpToolsProtocol):
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if answered is not None:
+                answered.set_result(None)
+
     transport = _Transport(request)
-    protocol = HttpToolsProtocol(config, ServerState(), app_state={}, _loop=loop)
+    protocol = Protocol(config, state, app_state={}, _loop=loop)
     protocol.connection_made(transport)  # type: ignore[arg-type]
-    chunk = wire(request) * PIPELINED
+    raw = wire(request)
 
     async def serve(requests: int) -> None:
-        for _ in range(requests // PIPELINED):
-            transport.wanted += PIPELINED
-            transport.done = loop.create_future()
-            protocol.data_received(chunk)
-            await transport.done
+        nonlocal answered
+        for _ in range(requests):
+            answered = loop.create_future()
+            protocol.data_received(raw)
+            await answered
 
     loop.run_until_complete(serve(WARM_UP))
-    transport.stop_parsing()
-    loop.run_until_complete(serve(count))
-    protocol.connection_lost(None)
-    loop.close()
     if transport.wrong:
         print(f"{name} answered {label} wrongly: {transport.wrong}", file=sys.stderr)
+        return 1
+    length = transport.count_by_length()
+    before = transport.written
+    loop.run_until_complete(serve(counted))
+    alike = not transport.closed and transport.written - before == counted * length
+    protocol.connection_lost(None)  # which closes the transport, as the server would
+    loop.close()
+    if not alike:
+        print(f"{name} {label}: the counted answers were not all alike", file=sys.stderr)
         return 1
     return 0
 
@@ -232,29 +246,32 @@ def child(name: str, label: str, count: int, expect_compiled: bool) -> int:
 # --------------------------------------------------------------------------- the parent
 
 
-def count(name: str, label: str, requests: int, compiled: str | None) -> int:
-    """Instructions that a child serving ``requests`` counted requests executed in all."""
+def instructions_of(name: str, label: str, counted: int, compiled: str | None) -> int:
+    """All the instructions of one child: startup, warm-up and ``counted`` requests."""
     env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts in every child
-    python = [sys.executable]
     if compiled is not None:
-        env["PYTHONPATH"] = os.pathsep.join([compiled, str(BENCH)])
-        python.append("-P")  # the working directory's interpreted package must not shadow it
+        # Ahead of site-packages, where the interpreted package is installed.
+        env["PYTHONPATH"] = compiled
     command = [
         "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-        *python, str(BENCH / "instructions.py"), "--child", name, label, str(requests),
+        sys.executable, str(BENCH / "instructions.py"), "--child", name, label, str(counted),
         *(["--expect-compiled"] if compiled is not None else []),
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=BENCH)
-    if done.returncode != 0:
-        raise RuntimeError(f"{name} {label}: the child failed:\n{done.stderr[-2000:]}")
-    return parse_instructions(done.stderr)
+    run = subprocess.run(
+        command, capture_output=True, text=True, env=env, cwd=BENCH, timeout=CHILD_TIMEOUT_S
+    )
+    if run.returncode != 0:
+        raise RuntimeError(f"{name} {label}: the child failed:\n{run.stderr[-2000:]}")
+    return parse_instructions(run.stderr)
 
 
-def measure(
-    name: str, label: str, lengths: tuple[int, int], compiled: str | None
-) -> tuple[str, str, float]:
-    short, long = ((n, count(name, label, n, compiled)) for n in lengths)
-    return name, label, per_request(short, long)
+def measure(name: str, label: str, counts: tuple[int, int], compiled: str | None) -> float:
+    """Instructions per request of app ``name`` on endpoint ``label``."""
+    short, long = counts
+    return per_request(
+        (short, instructions_of(name, label, short, compiled)),
+        (long, instructions_of(name, label, long, compiled)),
+    )
 
 
 def extra_flags(parser: argparse.ArgumentParser) -> None:
@@ -268,8 +285,8 @@ def extra_flags(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     mode, args = h.parse_args(__doc__.splitlines()[0] if __doc__ else "", argv, extra_flags)
     if args.child:
-        name, label, requests = args.child
-        return child(name, label, int(requests), args.expect_compiled)
+        name, label, counted = args.child
+        return child(name, label, int(counted), args.expect_compiled)
     if shutil.which("valgrind") is None:
         print(VALGRIND_MISSING, file=sys.stderr)
         return 3
@@ -289,10 +306,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Each child takes seconds under valgrind, most of them starting Python and importing:
     # the peers, a comparison rather than a check of asgilab, wait for --full.
     names = list(apps) if mode.name == "full" else [n for n in ("bare", "asgilab") if n in apps]
-    requests = REQUESTS
-    lengths = (WARM_UP // 2, WARM_UP * 2)  # requests counted by the short and the long child
+    missing = {n: why for n, why in missing.items() if mode.name == "full" or n == "asgilab"}
+    endpoints = REQUESTS
+    counts = (WARM_UP // 2, WARM_UP * 2)  # requests counted by the short and the long child
     if mode.name == "quick":
-        requests, lengths = REQUESTS[:1], (40, 120)
+        endpoints, counts = REQUESTS[:1], (40, 120)
     compiled: str | None = None
     if "asgilab" in names and not args.no_compiled:
         try:
@@ -300,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             names.insert(names.index("asgilab") + 1, LABEL)
         except CompiledBuildError as error:
             missing[LABEL] = unavailable(error)
-    jobs = [(n, r.label) for r in requests for n in names]
+    jobs = [(n, r.label) for r in endpoints for n in names]
     # Counts do not depend on what else runs: every core can count at once.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         futures = [
@@ -308,14 +326,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 measure,
                 "asgilab" if n == LABEL else n,
                 label,
-                lengths,
+                counts,
                 compiled if n == LABEL else None,
             )
             for n, label in jobs
         ]
         results = [f.result() for f in futures]
-    table: dict[str, dict[str, float]] = {r.label: {} for r in requests}
-    for (shown, label), (_, _, instructions) in zip(jobs, results, strict=True):
+    table: dict[str, dict[str, float]] = {r.label: {} for r in endpoints}
+    for (shown, label), instructions in zip(jobs, results, strict=True):
         table[label][shown] = instructions
     report(table, names, missing)
     if mode.json_path is not None:

@@ -84,6 +84,22 @@ def test_instruction_child_checks_the_answers(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setitem(_frameworks.FRAMEWORKS, "asgilab", wrong)
     assert instructions.child("asgilab", "GET /", 16, expect_compiled=False) == 1
 
+    # Right through the warm-up, then a byte short: the counted answers are not
+    # parsed, but their lengths must still add up.
+    served = 0
+
+    async def tiring(scope: Any, receive: Any, send: Any) -> None:
+        nonlocal served
+        served += 1
+        body = b"Hello, world!" if served <= instructions.WARM_UP else b"Hello, world"
+        headers = [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    tired = _frameworks.Framework("tiring", "python", lambda: tiring, "")
+    monkeypatch.setitem(_frameworks.FRAMEWORKS, "asgilab", tired)
+    assert instructions.child("asgilab", "GET /", 16, expect_compiled=False) == 1
+
 
 def test_router_workloads_are_sound() -> None:
     """The GitHub workloads have the promised sizes and every miss really misses."""

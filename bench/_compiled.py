@@ -55,10 +55,12 @@ __all__ = [
     "add_flag",
     "build_key",
     "build_wheel",
+    "check_compiled",
     "compiled_dir",
     "copy_build_inputs",
     "is_built",
     "is_compiled",
+    "race_compiled",
     "unavailable",
     "why_not_buildable",
 ]
@@ -175,8 +177,44 @@ def _prune(builds: Path, keep: int = 3) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def check_compiled(directory: str) -> None:
+    """Refuse a compiled copy whose child processes would import the interpreted router.
+
+    The child is started as the benchmarks start theirs: ``directory`` first on
+    PYTHONPATH, ahead of the interpreted package installed in site-packages.
+    """
+    probe = "import asgilab.router as r; print(r.__file__)"
+    where = subprocess.run(
+        [sys.executable, "-P", "-c", probe],
+        env={**os.environ, "PYTHONPATH": directory},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not is_compiled(where):
+        raise CompiledBuildError(f"a child imported {where}, not the compiled router")
+
+
+def race_compiled(names: list[str], missing: dict[str, str], wanted: bool) -> str | None:
+    """Put :data:`LABEL` right after "asgilab" in ``names``; the compiled copy's directory.
+
+    Nothing is added when it is not ``wanted`` or asgilab is not racing; when the
+    copy cannot be had, ``missing`` says why and the result is None.
+    """
+    if not wanted or "asgilab" not in names:
+        return None
+    try:
+        directory = str(compiled_dir(verbose=True))
+        check_compiled(directory)
+    except CompiledBuildError as error:
+        missing[LABEL] = unavailable(error)
+        return None
+    names.insert(names.index("asgilab") + 1, LABEL)
+    return directory
+
+
 def add_flag(parser: argparse.ArgumentParser) -> None:
-    """The ``--no-compiled`` flag that routers.py and serve.py share."""
+    """The ``--no-compiled`` flag that the benchmarks share."""
     parser.add_argument(
         "--no-compiled",
         action="store_true",

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import _harness as h
-from _compiled import LABEL, CompiledBuildError, compiled_dir, is_compiled, unavailable
+from _compiled import LABEL, add_flag, race_compiled
 from _frameworks import FRAMEWORKS, REQUESTS, Request, check_response
 
 __all__ = ["main", "parse_instructions", "per_request", "wire"]
@@ -175,7 +175,7 @@ class _Transport:
         self.answer_end = self.written
 
 
-def child(name: str, label: str, counted: int, expect_compiled: bool) -> int:
+def child(name: str, label: str, counted: int) -> int:
     """Serve ``WARM_UP + counted`` requests of endpoint ``label`` to app ``name`` in-process.
 
     One request at a time on one keep-alive connection, each sent once the last
@@ -190,12 +190,6 @@ def child(name: str, label: str, counted: int, expect_compiled: bool) -> int:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     from uvicorn.server import ServerState
 
-    if expect_compiled:
-        import asgilab.router
-
-        if not is_compiled(asgilab.router.__file__):
-            print(f"imported {asgilab.router.__file__}, not the compiled router", file=sys.stderr)
-            return 1
     request = next(r for r in REQUESTS if r.label == label)
     config = Config(FRAMEWORKS[name].factory(), access_log=False, log_level="warning")
     config.load()  # wraps the app as uvicorn serves it (its proxy-headers middleware)
@@ -255,7 +249,6 @@ def instructions_of(name: str, label: str, counted: int, compiled: str | None) -
     command = [
         "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
         sys.executable, str(BENCH / "instructions.py"), "--child", name, label, str(counted),
-        *(["--expect-compiled"] if compiled is not None else []),
     ]  # fmt: skip
     run = subprocess.run(
         command, capture_output=True, text=True, env=env, cwd=BENCH, timeout=CHILD_TIMEOUT_S
@@ -275,18 +268,17 @@ def measure(name: str, label: str, counts: tuple[int, int], compiled: str | None
 
 
 def extra_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--no-compiled", action="store_true", help="leave out the mypyc build")
+    add_flag(parser)
     parser.add_argument(
         "--child", nargs=3, metavar=("APP", "ENDPOINT", "N"), help=argparse.SUPPRESS
     )
-    parser.add_argument("--expect-compiled", action="store_true", help=argparse.SUPPRESS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     mode, args = h.parse_args(__doc__.splitlines()[0] if __doc__ else "", argv, extra_flags)
     if args.child:
         name, label, counted = args.child
-        return child(name, label, int(counted), args.expect_compiled)
+        return child(name, label, int(counted))
     if shutil.which("valgrind") is None:
         print(VALGRIND_MISSING, file=sys.stderr)
         return 3
@@ -311,13 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = (WARM_UP // 2, WARM_UP * 2)  # requests counted by the short and the long child
     if mode.name == "quick":
         endpoints, counts = REQUESTS[:1], (40, 120)
-    compiled: str | None = None
-    if "asgilab" in names and not args.no_compiled:
-        try:
-            compiled = str(compiled_dir(verbose=True))
-            names.insert(names.index("asgilab") + 1, LABEL)
-        except CompiledBuildError as error:
-            missing[LABEL] = unavailable(error)
+    compiled = race_compiled(names, missing, wanted=not args.no_compiled)
     jobs = [(n, r.label) for r in endpoints for n in names]
     # Counts do not depend on what else runs: every core can count at once.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import _harness as h
-from _compiled import LABEL, CompiledBuildError, add_flag, compiled_dir, is_compiled, unavailable
+from _compiled import LABEL, add_flag, race_compiled
 from _frameworks import FRAMEWORKS, PEERS, REQUESTS, Request, build_all
 
 __all__ = ["Run", "main", "parse_wrk", "running"]
@@ -140,20 +140,6 @@ def child_env(compiled: str | None) -> dict[str, str] | None:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([compiled, str(BENCH)])}
 
 
-def check_compiled(compiled: str) -> None:
-    """Refuse to race a "compiled" build whose child would import the interpreted router."""
-    probe = "import asgilab.router as r; print(r.__file__)"
-    where = subprocess.run(
-        [sys.executable, "-P", "-c", probe],
-        env=child_env(compiled),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if not is_compiled(where):
-        raise CompiledBuildError(f"the child imported {where}, not the compiled router")
-
-
 def wait_until_up(server: subprocess.Popen[str], name: str, log: list[str]) -> str:
     """Read uvicorn's log until it says where it listens (or that it failed)."""
     if server.stderr is None:
@@ -222,15 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  wrk -t1 -c{args.connections} -d{seconds}s per run; one uvicorn worker per app\n")
 
     names, missing = available(mode)
-    compiled: str | None = None
-    if "asgilab" in names and not args.no_compiled:
-        try:
-            compiled = str(compiled_dir(verbose=True))
-            check_compiled(compiled)
-            names.insert(names.index("asgilab") + 1, COMPILED)
-        except CompiledBuildError as error:
-            compiled = None
-            missing[COMPILED] = unavailable(error)
+    compiled = race_compiled(names, missing, wanted=not args.no_compiled)
     requests = REQUESTS[:1] if mode.name == "quick" else REQUESTS
     # Every error-free run, by endpoint, app and round: the best of each app is
     # reported, and the floor target pairs runs of the same round.

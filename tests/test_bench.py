@@ -74,7 +74,7 @@ def test_instruction_child_checks_the_answers(monkeypatch: pytest.MonkeyPatch) -
         import instructions
     finally:
         sys.path.remove(str(BENCH))
-    assert instructions.child("asgilab", "POST /echo", 16, expect_compiled=False) == 0
+    assert instructions.child("asgilab", "POST /echo", 16) == 0
 
     async def teapot(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 418, "headers": []})
@@ -82,7 +82,7 @@ def test_instruction_child_checks_the_answers(monkeypatch: pytest.MonkeyPatch) -
 
     wrong = _frameworks.Framework("teapot", "python", lambda: teapot, "")
     monkeypatch.setitem(_frameworks.FRAMEWORKS, "asgilab", wrong)
-    assert instructions.child("asgilab", "GET /", 16, expect_compiled=False) == 1
+    assert instructions.child("asgilab", "GET /", 16) == 1
 
     # Right through the warm-up, then a byte short: the counted answers are not
     # parsed, but their lengths must still add up.
@@ -98,7 +98,7 @@ def test_instruction_child_checks_the_answers(monkeypatch: pytest.MonkeyPatch) -
 
     tired = _frameworks.Framework("tiring", "python", lambda: tiring, "")
     monkeypatch.setitem(_frameworks.FRAMEWORKS, "asgilab", tired)
-    assert instructions.child("asgilab", "GET /", 16, expect_compiled=False) == 1
+    assert instructions.child("asgilab", "GET /", 16) == 1
 
 
 def test_router_workloads_are_sound() -> None:

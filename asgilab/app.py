@@ -101,9 +101,8 @@ class App:
         self.background = BackgroundRunner(limit=background_limit)
         self.user_middleware: list[Middleware] = []
         self.exception_handlers: dict[type[BaseException] | int, ExceptionHandler] = {}
-        # id(route) -> its inspected handler. Keyed by identity: a Route's extras may
-        # be a dict, so Routes need not be hashable.
-        self._endpoints: dict[int, Handler] = {}
+        # Each route's inspected handler (a Route hashes by identity).
+        self._endpoints: dict[Route, Handler] = {}
         # What the lifespan yielded, for servers whose scope has no "state" to carry it
         # (then the App copies it into each request's scope itself).
         self.lifespan_state: dict[str, Any] | None = None
@@ -163,7 +162,7 @@ class App:
         """Add every route of ``router`` under ``prefix``; handlers are checked now."""
         self.router.include(router, prefix=prefix)
         for route in self.router.routes:
-            if id(route) not in self._endpoints:
+            if route not in self._endpoints:
                 self._compile(route)
 
     def url_for(self, name: str, /, **params: Any) -> str:
@@ -209,7 +208,7 @@ class App:
 
     def _compile(self, route: Route) -> Handler:
         endpoint = Handler(route, self.max_body_size)
-        self._endpoints[id(route)] = endpoint
+        self._endpoints[route] = endpoint
         return endpoint
 
     # -- ASGI ------------------------------------------------------------------------
@@ -258,7 +257,7 @@ class App:
             return
 
         route = match.route
-        endpoint = self._endpoints.get(id(route)) or self._compile(route)
+        endpoint = self._endpoints.get(route) or self._compile(route)
         params = match.params
         scope["path_params"] = params
         request = Request(scope, receive, endpoint.max_body_size)

@@ -249,9 +249,12 @@ class Node:
         return child
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Route:
     """A registered route: what :meth:`Router.add` returns and ``Match.route`` holds.
+
+    A Route is one registration: it equals only itself and hashes by identity, so the
+    App and the drawing can key what they know about a route by the route itself.
 
     >>> async def user(request): ...
     >>> Route("/users/{user_id:int}", user, frozenset({"GET"}), "user")
@@ -607,9 +610,9 @@ class Router:
                     f"converter {conv_name!r} of the included router differs from this router's"
                     " (register it once, or give one of them another name)"
                 )
-        explicit = {id(r) for entries in other._by_name.values() for r, _, e in entries if e}
+        explicit = {r for entries in other._by_name.values() for r, _, e in entries if e}
         copies = [
-            (Route(prefix + r.path, r.endpoint, r.methods, r.name, r.extras), id(r) in explicit)
+            (Route(prefix + r.path, r.endpoint, r.methods, r.name, r.extras), r in explicit)
             for r in other.routes
         ]
         for route, is_explicit in copies:

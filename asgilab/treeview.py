@@ -180,7 +180,7 @@ def tree_view(
 
     for parent_id, (priority, children) in cut.items():
         hidden = [n for child in children for n in _walk(child) if id(n) in keep]
-        routes = sum(len({id(r) for r in n.routes.values()}) for n in hidden)
+        routes = sum(len(set(n.routes.values())) for n in hidden)
         summary_id = f"{parent_id}_more"
         nodes.append(
             ViewNode(
@@ -276,20 +276,18 @@ def _selection(root: _Node, paths: Mapping[int, str], prefix: str | None) -> set
 
 def _route_lines(routes: Mapping[str, Any]) -> tuple[str, ...]:
     """One line per route ending at a node: its methods, then its name."""
-    methods: dict[int, list[str]] = {}
-    by_id: dict[int, _Route] = {}
+    methods: dict[_Route, list[str]] = {}
     for method, route in routes.items():
-        methods.setdefault(id(route), []).append(method)
-        by_id[id(route)] = route
+        methods.setdefault(route, []).append(method)
 
     def rank(method: str) -> tuple[int, str]:
         known = method in _METHOD_ORDER
         return (_METHOD_ORDER.index(method) if known else len(_METHOD_ORDER), method)
 
     lines = []
-    for key, names in methods.items():
+    for route, names in methods.items():
         ordered = sorted(names, key=rank)
-        lines.append((rank(ordered[0]), f"{', '.join(ordered)} {by_id[key].name or '?'}"))
+        lines.append((rank(ordered[0]), f"{', '.join(ordered)} {route.name or '?'}"))
     return tuple(line for _, line in sorted(lines))
 
 

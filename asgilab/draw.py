@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .render import FORMATS
 from .render import render as render_dot
-from .treeview import DrawError, TreeView, ViewNode, _count, mark_changes, tree_view
+from .treeview import DrawError, TreeView, ViewNode, count, mark_changes, tree_view
 
 if TYPE_CHECKING:
     import graphviz  # type: ignore[import-untyped]
@@ -158,7 +158,7 @@ class Drawing:
     def __repr__(self) -> str:
         nodes = [node for node in self.view.nodes if node.kind != "summary"]
         routes = sum(len(node.routes) for node in nodes)
-        text = f"{_count(len(nodes), 'node')}, {_count(routes, 'route')}"
+        text = f"{count(len(nodes), 'node')}, {count(routes, 'route')}"
         if self.view.caption:
             text += f"; {self.view.caption}"
         return f"<Drawing: {text}>"

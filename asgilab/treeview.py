@@ -38,6 +38,7 @@ __all__ = [
     "TreeView",
     "ViewEdge",
     "ViewNode",
+    "count",
     "mark_changes",
     "tree_view",
 ]
@@ -186,9 +187,9 @@ def tree_view(
             ViewNode(
                 id=summary_id,
                 kind="summary",
-                text=f"+{_count(len(hidden), 'more node')}",
+                text=f"+{count(len(hidden), 'more node')}",
                 path="",
-                routes=(_count(routes, "route"),) if routes else (),
+                routes=(count(routes, "route"),) if routes else (),
             )
         )
         edges.append(ViewEdge(parent_id, summary_id, priority))
@@ -216,7 +217,12 @@ def mark_changes(before: TreeView | None, after: TreeView) -> TreeView:
     return TreeView(tuple(marked), edges, after.caption)
 
 
-def _count(number: int, noun: str) -> str:
+def count(number: int, noun: str) -> str:
+    """``number`` and ``noun``, plural unless one: the captions' counts.
+
+    >>> count(1, "route"), count(3, "more node")
+    ('1 route', '3 more nodes')
+    """
     return f"{number} {noun}{'s' * (number != 1)}"
 
 

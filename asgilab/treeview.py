@@ -181,7 +181,7 @@ def tree_view(
 
     for parent_id, (priority, children) in cut.items():
         hidden = [n for child in children for n in _walk(child) if id(n) in keep]
-        routes = sum(len(set(n.routes.values())) for n in hidden)
+        routes = sum(len({id(r) for r in n.routes.values()}) for n in hidden)
         summary_id = f"{parent_id}_more"
         nodes.append(
             ViewNode(
@@ -282,18 +282,21 @@ def _selection(root: _Node, paths: Mapping[int, str], prefix: str | None) -> set
 
 def _route_lines(routes: Mapping[str, Any]) -> tuple[str, ...]:
     """One line per route ending at a node: its methods, then its name."""
-    methods: dict[_Route, list[str]] = {}
+    # Keyed by identity: the drawing takes any route-like object, hashable or not.
+    methods: dict[int, list[str]] = {}
+    by_id: dict[int, _Route] = {}
     for method, route in routes.items():
-        methods.setdefault(route, []).append(method)
+        methods.setdefault(id(route), []).append(method)
+        by_id[id(route)] = route
 
     def rank(method: str) -> tuple[int, str]:
         known = method in _METHOD_ORDER
         return (_METHOD_ORDER.index(method) if known else len(_METHOD_ORDER), method)
 
     lines = []
-    for route, names in methods.items():
+    for key, names in methods.items():
         ordered = sorted(names, key=rank)
-        lines.append((rank(ordered[0]), f"{', '.join(ordered)} {route.name or '?'}"))
+        lines.append((rank(ordered[0]), f"{', '.join(ordered)} {by_id[key].name or '?'}"))
     return tuple(line for _, line in sorted(lines))
 
 

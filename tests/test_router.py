@@ -209,7 +209,6 @@ def test_match_object() -> None:
     )
 
 
-
 def test_a_route_is_one_registration_equal_only_to_itself() -> None:
     # Identity, not field equality: the App keys each route's handler by the route, and
     # extras may hold a dict, which field-wise hashing would refuse.
@@ -219,6 +218,7 @@ def test_a_route_is_one_registration_equal_only_to_itself() -> None:
     twin = Route(get.path, get.endpoint, get.methods, get.name, get.extras)
     assert get == get and get != twin and get != post
     assert {get: 1, twin: 2, post: 3}[twin] == 2
+
 
 # -- registration -----------------------------------------------------------------------------
 

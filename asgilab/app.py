@@ -288,6 +288,15 @@ class App:
             logger.info("%s %s: the client disconnected mid-body", method, path)
             return
         except Exception as exc:
+            if request._background is not None and request._background.tasks:
+                logger.info(
+                    "%s %s: %s raised, so its %d background task(s) will not run",
+                    method,
+                    path,
+                    endpoint.name,
+                    len(request._background.tasks),
+                )
+                request._background = None
             response = await self._error_response(request, exc)
         if body is not None:
             size = len(body)
@@ -375,9 +384,14 @@ class App:
         handlers = self.exception_handlers
         if not handlers:
             return None
-        if isinstance(exc, HTTPException) and exc.status_code in handlers:
-            return handlers[exc.status_code]
-        for cls in type(exc).__mro__:
+        mro = type(exc).__mro__
+        if isinstance(exc, HTTPException):
+            if exc.status_code in handlers:
+                return handlers[exc.status_code]
+            # An HTTPException is an answer (404, 405, 400), not an unexpected error: the
+            # handlers of Exception, like those of 500, are for what nothing else handles.
+            mro = mro[: mro.index(Exception)]
+        for cls in mro:
             if cls in handlers:
                 return handlers[cls]
         if not isinstance(exc, HTTPException):

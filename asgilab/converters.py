@@ -19,6 +19,7 @@ before decoding), so ``str`` accepts any non-empty text, an encoded slash includ
 '12345678-1234-5678-1234-567812345678'
 """
 
+import math
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -45,6 +46,14 @@ RANK_FLOAT = 1
 RANK_OTHER = 2  # uuid and every custom converter
 RANK_STR = 3
 RANK_PATH = 4
+
+
+def _finite_float(text: str) -> float:
+    # Digits alone can still overflow a float ("1" * 400 is inf), which JSON cannot carry.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text[:20]}... is too large for a float")
+    return value
 
 
 def _format_float(value: Any) -> str:
@@ -101,12 +110,17 @@ class _IntConverter(Converter):
     def accept(self, text: str) -> Any:
         # PERF: `int` is the commonest typed parameter; this is a third of the regex path's
         # time. isascii() first: isdigit() alone accepts full-width and other digits.
-        return int(text) if text.isascii() and text.isdigit() else None
+        if not (text.isascii() and text.isdigit()):
+            return None
+        try:
+            return int(text)
+        except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits)
+            return None
 
 
 INT = _IntConverter("int", r"[0-9]+", parse=int, rank=RANK_INT)
 FLOAT = Converter(
-    "float", r"[0-9]+(?:\.[0-9]+)?", parse=float, format=_format_float, rank=RANK_FLOAT
+    "float", r"[0-9]+(?:\.[0-9]+)?", parse=_finite_float, format=_format_float, rank=RANK_FLOAT
 )
 UUID = Converter(
     "uuid",

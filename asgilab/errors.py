@@ -52,6 +52,14 @@ class InvalidPath(AsgilabError, ValueError):
     """
 
 
+def _phrase(status_code: int) -> str:
+    """The reason phrase of a status, or its class's for a code without one (499, 599)."""
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:  # e.g. nginx's 499 "client closed request"
+        return {4: "Client Error", 5: "Server Error"}.get(status_code // 100, "Status")
+
+
 class HTTPException(AsgilabError):
     """Raise it in a handler to answer with an HTTP error status.
 
@@ -59,6 +67,8 @@ class HTTPException(AsgilabError):
     HTTPException(status_code=404, detail='Not Found')
     >>> HTTPException(400, detail="tag must be an integer").detail
     'tag must be an integer'
+    >>> HTTPException(499).detail  # a code without a phrase of its own
+    'Client Error'
     """
 
     def __init__(
@@ -67,8 +77,10 @@ class HTTPException(AsgilabError):
         detail: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        if not 100 <= status_code <= 599:
+            raise ValueError(f"HTTP status codes run from 100 to 599, not {status_code}")
         if detail is None:
-            detail = HTTPStatus(status_code).phrase
+            detail = _phrase(status_code)
         super().__init__(status_code, detail)
         self.status_code = status_code
         self.detail = detail

@@ -37,7 +37,17 @@ __all__ = ["DEFAULT_MAX_BODY_SIZE", "BodyConsumed", "Request", "parse_cookies"]
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024  # 1 MiB, per App, overridable per route
 
-_json_decoder = json.JSONDecoder()
+
+class _NotJSON(ValueError):
+    """NaN or Infinity: Python's json reads them, JSON (RFC 8259) has no such values,
+    and the App could not send them back (JSONResponse refuses them)."""
+
+
+def _refuse_constant(constant: str) -> Any:
+    raise _NotJSON(f"{constant} is not a JSON value")
+
+
+_json_decoder = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 class BodyConsumed(AsgilabError, RuntimeError):
@@ -185,7 +195,11 @@ class Request:
 
     @property
     def background(self) -> BackgroundTasks:
-        """Tasks to run after the response is sent: ``request.background.add(fn, arg)``."""
+        """Tasks to run after the response is sent: ``request.background.add(fn, arg)``.
+
+        They run only if the handler returns: when it raises (a 409 for an email already
+        registered), what it queued for after a success, such as a welcome mail, is dropped.
+        """
         if self._background is None:
             self._background = BackgroundTasks()
         return self._background
@@ -286,6 +300,10 @@ class Request:
             raise HTTPException(
                 400, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
             ) from None
+        except _NotJSON as exc:
+            raise HTTPException(400, f"invalid JSON: {exc}") from None
+        except ValueError:  # int() refuses more than sys.get_int_max_str_digits() digits
+            raise HTTPException(400, "invalid JSON: a number has too many digits") from None
 
     async def form(self) -> FormData:
         """The body as a form: ``application/x-www-form-urlencoded`` or ``multipart/form-data``.

@@ -5,8 +5,9 @@ and sends two kinds of message: one ``http.response.start`` (status and
 headers) and one or more ``http.response.body``. Everything else here is about
 getting those headers right:
 
-* ``content-length`` always matches the body (and is left out where HTTP forbids
-  it: 1xx, 204, 304);
+* ``content-length`` matches the body: it is computed, and one you give must agree
+  (only an empty body, a HEAD handler's answer, may declare another); it is left out
+  where HTTP forbids it, 1xx, 204 and 304, which take no body;
 * header names and values are validated when set, so a CR or LF in a value
   raises in the handler (a 500) instead of splitting the response;
 * a HEAD request gets the same status and headers as GET, and no body.
@@ -103,6 +104,20 @@ async def run_background(scope: Scope, tasks: BackgroundTask | BackgroundTasks) 
         await tasks()
 
 
+def _none_match(header: bytes, etag: bytes) -> bool:
+    """Whether ``If-None-Match`` names the current version: ``*``, or ``etag`` compared
+    weakly (``W/"x"`` matches ``"x"``), as RFC 9110 (13.1.2) asks.
+
+    >>> _none_match(b'"a", W/"b"', b'"b"'), _none_match(b"*", b'"b"'), _none_match(b'"a"', b'"b"')
+    (True, True, False)
+    """
+    if header.strip() == b"*":
+        return True
+    return etag.removeprefix(b"W/") in (
+        tag.strip().removeprefix(b"W/") for tag in header.split(b",")
+    )
+
+
 class Response:
     """Bytes (or text) with a status and headers.
 
@@ -137,6 +152,11 @@ class Response:
             self.media_type = media_type
         self.background = background
         self.body = self.render(content)
+        if self.body and (status_code < 200 or status_code in _NO_BODY):
+            # HTTP sends no body with these; the server would fail on the extra bytes.
+            raise ValueError(
+                f"a {status_code} response has no body, yet {len(self.body)} bytes were given"
+            )
         self.raw_headers = self._init_headers(headers)
 
     def render(self, content: Any) -> bytes:
@@ -160,13 +180,19 @@ class Response:
             if media_type.startswith("text/") and "charset=" not in media_type:
                 media_type += f"; charset={self.charset}"
             raw.append((b"content-type", media_type.encode("latin-1")))
-        if (
-            self.length_from_body
-            and b"content-length" not in names
-            and self.status_code >= 200
-            and self.status_code not in _NO_BODY
-        ):
-            raw.append((b"content-length", str(len(self.body)).encode("ascii")))
+        if not self.length_from_body or self.status_code < 200 or self.status_code in _NO_BODY:
+            return raw
+        length = str(len(self.body)).encode("ascii")
+        given = [value for name, value in raw if name == b"content-length"]
+        if not given:
+            raw.append((b"content-length", length))
+        elif self.body and given != [length]:
+            # A wrong length hangs the client or cuts the body. An empty body may declare
+            # another length: a HEAD handler's answer, which describes the GET's body.
+            shown = b", ".join(given).decode("latin-1")
+            raise ValueError(
+                f"content-length {shown} does not match the {length.decode()}-byte body"
+            )
         return raw
 
     @property
@@ -504,7 +530,7 @@ class FileResponse(Response):
         last_modified, etag = self._validators(st)
         headers = [*self.raw_headers, (b"last-modified", last_modified), (b"etag", etag)]
         asked = {n: v for n, v in scope.get("headers") or () if n in _FILE_CONDITIONS}
-        if etag in [v.strip() for v in asked.get(b"if-none-match", b"").split(b",")]:
+        if b"if-none-match" in asked and _none_match(asked[b"if-none-match"], etag):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return

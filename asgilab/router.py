@@ -439,6 +439,12 @@ class Router:
         extras: Mapping[str, Any] | None = None,
     ) -> Route:
         """Register ``endpoint`` for ``path`` (``methods=None`` means GET) and return the Route."""
+        if isinstance(methods, str):
+            # A str is an iterable of one-letter "methods": ["P", "O", "S", "T"].
+            raise InvalidPattern(
+                f"route {path!r}: methods must be a list of names, e.g. [{methods!r}], "
+                f"not the string {methods!r}"
+            )
         pattern = parse_pattern(path, self.converters, self._segments)
         method_set = frozenset(m.upper() for m in (methods if methods is not None else ["GET"]))
         if not method_set:

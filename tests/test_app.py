@@ -309,6 +309,11 @@ def test_invalid_percent_encoding_is_400() -> None:
     assert reply.text.startswith("invalid path: ")
 
 
+def test_an_int_segment_too_long_to_convert_is_404() -> None:
+    # int() refuses more than 4,300 digits; that is no match, not an error for the server.
+    assert call(APP, "GET", "/users/" + "1" * 5000).status_code == 404
+
+
 def call_by_hand(app: App, scope: dict[str, Any], first: Any = None) -> list[Any]:
     """Call ``app`` as a server would, with a scope no client could build; return what it sent.
 
@@ -545,6 +550,19 @@ def test_invalid_json_is_400() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"NaN", "NaN is not a JSON value"),
+        (b'{"x": [-Infinity]}', "-Infinity is not a JSON value"),
+        (b"1" * 5000, "a number has too many digits"),
+    ],
+)
+def test_json_python_reads_but_json_lacks_is_400(body: bytes, reason: str) -> None:
+    reply = call(APP, "POST", "/echo", content=body)
+    assert (reply.status_code, reply.text) == (400, f"invalid JSON: {reason}")
+
+
 def test_body_limit_per_app_and_per_route() -> None:
     app = App(max_body_size=10)
 
@@ -625,6 +643,31 @@ def test_background_tasks_run_after_the_response() -> None:
 
     asyncio.run(go())
     assert sorted(events) == ["report", "welcome mail"]
+
+
+def test_background_tasks_of_a_handler_that_raised_do_not_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = App()
+    events: list[str] = []
+
+    @app.post("/signup")
+    async def signup(request: Request) -> None:
+        request.background.add(events.append, "welcome mail")
+        raise HTTPException(409, "email already registered")
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            reply = await client.post("/signup")
+        await app.background.drain(5)
+        return reply
+
+    with caplog.at_level(logging.INFO, logger="asgilab"):
+        reply = asyncio.run(go())
+    assert (reply.status_code, reply.text) == (409, "email already registered")
+    assert events == []
+    assert "signup raised, so its 1 background task(s) will not run" in caplog.text
 
 
 # -- middleware ---------------------------------------------------------------------------
@@ -824,3 +867,41 @@ def test_http_exception_without_body_statuses(status: int) -> None:
     reply = call(app, "GET", "/")
     assert (reply.status_code, reply.content) == (status, b"")
     assert "content-length" not in reply.headers
+
+
+def test_an_exception_handler_for_exception_leaves_http_errors_alone() -> None:
+    # Exception, like 500, stands for the unexpected: a 404, 405 or 400 keeps its status.
+    app = make_app()
+
+    @app.exception_handler(Exception)
+    async def oops(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": "internal"}, status_code=500)
+
+    @app.get("/page")
+    async def page(request: Request) -> dict[str, int]:
+        return {"n": request.query.get("n", 1, type=int)}
+
+    @app.get("/crash")
+    async def crash(request: Request) -> None:
+        raise RuntimeError("boom")
+
+    assert call(app, "GET", "/nope").status_code == 404
+    refused = call(app, "DELETE", "/items")
+    assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD, OPTIONS, POST")
+    assert call(app, "GET", "/page?n=x").status_code == 400
+    assert (r := call(app, "GET", "/crash")).status_code == 500 and r.json() == {
+        "error": "internal"
+    }
+
+
+def test_http_exception_with_a_code_without_a_phrase() -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> None:
+        raise HTTPException(499)
+
+    reply = call(app, "GET", "/")
+    assert (reply.status_code, reply.text) == (499, "Client Error")
+    with pytest.raises(ValueError, match="HTTP status codes run from 100 to 599, not 42"):
+        HTTPException(42)

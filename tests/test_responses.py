@@ -64,6 +64,25 @@ def test_no_content_length_where_http_forbids_a_body(status: int) -> None:
     assert reply.content == b""
 
 
+@pytest.mark.parametrize("status", [101, 204, 304])
+def test_a_body_for_a_status_without_one_is_refused(status: int) -> None:
+    # Sent anyway, the bytes would break the connection (uvicorn: "Response content
+    # longer than Content-Length"); refused where the handler builds the response.
+    with pytest.raises(ValueError) as info:
+        Response("gone", status_code=status)
+    assert str(info.value) == f"a {status} response has no body, yet 4 bytes were given"
+
+
+def test_a_content_length_given_must_match_the_body() -> None:
+    with pytest.raises(ValueError) as info:
+        Response("hello", headers={"Content-Length": "100"})
+    assert str(info.value) == "content-length 100 does not match the 5-byte body"
+    assert fetch(Response("hello", headers={"Content-Length": "5"})).content == b"hello"
+    # An empty body may declare another length: a HEAD handler describing the GET's body.
+    head = fetch(Response(headers={"Content-Length": "100"}), method="HEAD")
+    assert (head.headers["content-length"], head.content) == ("100", b"")
+
+
 def test_head_gets_headers_without_body() -> None:
     reply = fetch(PlainTextResponse("hello"), method="HEAD")
     assert reply.status_code == 200
@@ -264,6 +283,20 @@ def test_file_response_if_none_match_gives_304(text_file: Path) -> None:
     assert reply.headers["etag"] == etag
     assert "content-length" not in reply.headers
     assert reply.content == b""
+
+
+@pytest.mark.parametrize("form", ["W/{etag}", '"other", {etag}', "*"])
+def test_file_response_if_none_match_compares_weakly_and_takes_a_star(
+    text_file: Path, form: str
+) -> None:
+    etag = fetch(FileResponse(text_file)).headers["etag"]
+    reply = fetch(FileResponse(text_file), headers={"if-none-match": form.format(etag=etag)})
+    assert (reply.status_code, reply.content) == (304, b"")
+
+
+def test_file_response_if_none_match_of_another_version_sends_the_file(text_file: Path) -> None:
+    reply = fetch(FileResponse(text_file), headers={"if-none-match": 'W/"other", "again"'})
+    assert (reply.status_code, len(reply.content)) == (200, text_file.stat().st_size)
 
 
 def test_file_response_download_name(text_file: Path) -> None:

@@ -220,6 +220,14 @@ def test_a_route_is_one_registration_equal_only_to_itself() -> None:
     assert {get: 1, twin: 2, post: 3}[twin] == 2
 
 
+def test_methods_given_as_a_string_are_refused() -> None:
+    with pytest.raises(InvalidPattern) as info:
+        Router().add("/items", endpoint("items"), methods="POST")
+    assert str(info.value) == (
+        "route '/items': methods must be a list of names, e.g. ['POST'], not the string 'POST'"
+    )
+
+
 # -- registration -----------------------------------------------------------------------------
 
 

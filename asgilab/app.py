@@ -173,8 +173,9 @@ class App:
         """Register ``handler(request, exc)`` for an exception class or an HTTP status code.
 
         A status code handles ``HTTPException`` with that status (404 and 405 from
-        routing included); 500 (or ``Exception``) handles unexpected errors. A plain
-        ``def`` handler runs in the thread pool, as plain ``def`` route handlers do.
+        routing included), as does ``HTTPException`` or a subclass of it; 500 (or
+        ``Exception``, ``KeyError``, ...) handles errors, never an ``HTTPException``. A
+        plain ``def`` handler runs in the thread pool, as plain ``def`` route handlers do.
         """
 
         def decorator(func: F) -> F:
@@ -388,9 +389,10 @@ class App:
         if isinstance(exc, HTTPException):
             if exc.status_code in handlers:
                 return handlers[exc.status_code]
-            # An HTTPException is an answer (404, 405, 400), not an unexpected error: the
-            # handlers of Exception, like those of 500, are for what nothing else handles.
-            mro = mro[: mro.index(Exception)]
+            # An HTTPException is an answer (404, 405, 400), not an error: only handlers of
+            # HTTPException and its subclasses shape it, not those of the other classes it
+            # has (MissingParameter is a KeyError, every HTTPException an Exception).
+            mro = mro[: mro.index(HTTPException) + 1]
         for cls in mro:
             if cls in handlers:
                 return handlers[cls]

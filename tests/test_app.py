@@ -869,13 +869,21 @@ def test_http_exception_without_body_statuses(status: int) -> None:
     assert "content-length" not in reply.headers
 
 
-def test_an_exception_handler_for_exception_leaves_http_errors_alone() -> None:
-    # Exception, like 500, stands for the unexpected: a 404, 405 or 400 keeps its status.
+@pytest.mark.parametrize("error", [Exception, KeyError])
+def test_an_exception_handler_for_an_error_class_leaves_http_errors_alone(
+    error: type[Exception],
+) -> None:
+    # Exception, like 500, stands for the unexpected: a 404, 405 or 400 keeps its status,
+    # and so does a missing query parameter, though that one is also a KeyError.
     app = make_app()
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(error)
     async def oops(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": "internal"}, status_code=500)
+
+    @app.get("/search")
+    async def search(request: Request) -> str:
+        return request.query["q"]
 
     @app.get("/page")
     async def page(request: Request) -> dict[str, int]:
@@ -889,9 +897,31 @@ def test_an_exception_handler_for_exception_leaves_http_errors_alone() -> None:
     refused = call(app, "DELETE", "/items")
     assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD, OPTIONS, POST")
     assert call(app, "GET", "/page?n=x").status_code == 400
-    assert (r := call(app, "GET", "/crash")).status_code == 500 and r.json() == {
-        "error": "internal"
-    }
+    assert (r := call(app, "GET", "/search")).text == "missing query parameter 'q'"
+    assert r.status_code == 400
+    failed = call(app, "GET", "/crash")
+    if error is Exception:
+        assert (failed.status_code, failed.json()) == (500, {"error": "internal"})
+    else:
+        assert (failed.status_code, failed.text) == (500, "Internal Server Error")
+
+
+def test_an_exception_handler_for_http_exception_shapes_every_http_error() -> None:
+    app = make_app()
+
+    @app.exception_handler(HTTPException)
+    async def as_json(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+
+    @app.get("/search")
+    async def search(request: Request) -> str:
+        return request.query["q"]
+
+    assert (r := call(app, "GET", "/nope")).json() == {"error": "Not Found"}
+    assert r.status_code == 404
+    assert (r := call(app, "GET", "/search")).json() == {"error": "missing query parameter 'q'"}
+    assert r.status_code == 400
 
 
 def test_http_exception_with_a_code_without_a_phrase() -> None:

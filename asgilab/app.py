@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, quote_from_bytes
 
 from .background import BackgroundRunner, is_async_callable, run_sync
+from .datastructures import strip_root_path
 from .errors import AsgilabError, HTTPException, InvalidPath
 from .handlers import Handler, to_response
 from .lifespan import Lifespan, run_lifespan
@@ -242,12 +243,9 @@ class App:
             await PlainTextResponse("path is not valid UTF-8", 400)(scope, receive, send)
             return
         root_path = scope.get("root_path")
-        if root_path and path.startswith(root_path):
+        if root_path:
             # Servers differ: uvicorn puts root_path in front of path, httpx does not.
-            # Strip it only at a segment boundary ("/api" is no prefix of "/apix").
-            rest = path[len(root_path) :]
-            if not rest or rest[0] == "/":
-                path = rest or "/"
+            path = strip_root_path(path, root_path) or path
         try:
             match = self.router.match(method, path)
         except InvalidPath as exc:

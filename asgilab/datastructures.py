@@ -21,7 +21,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar, overload
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from .errors import AsgilabError, HTTPException, excerpt
 
@@ -38,6 +38,7 @@ __all__ = [
     "State",
     "UploadFile",
     "encode_header",
+    "strip_root_path",
 ]
 
 T = TypeVar("T")
@@ -383,6 +384,32 @@ class Address(NamedTuple):
     port: int
 
 
+def strip_root_path(path: str, root_path: str) -> str | None:
+    """``path`` below ``root_path``, or None when it does not start there (at a segment end).
+
+    ``path`` is raw (percent-encoded, as the client sent it) and ``root_path`` decoded, as
+    ASGI gives both. Servers differ: uvicorn puts the root in front of the path as it was
+    configured; a client or proxy may have percent-encoded it.
+
+    >>> strip_root_path("/api/users", "/api"), strip_root_path("/apix", "/api")
+    ('/users', None)
+    >>> strip_root_path("/my%20api/items", "/my api"), strip_root_path("/api", "/api")
+    ('/items', '/')
+    """
+    if path.startswith(root_path):
+        rest = path[len(root_path) :]
+    else:
+        # Compare decoded: as many segments of path as root_path has.
+        segments = root_path.count("/") + 1
+        head = "/".join(path.split("/", segments)[:segments])
+        if "%" not in head or unquote(head) != root_path:
+            return None
+        rest = path[len(head) :]
+    if rest and rest[0] != "/":
+        return None  # "/api" is no prefix of "/apix"
+    return rest or "/"
+
+
 class URL(str):
     """A URL that is a ``str`` and also exposes its parts.
 
@@ -421,8 +448,8 @@ class URL(str):
         root_path: str = scope.get("root_path", "")
         path = raw_path.decode("latin-1") if raw_path is not None else quote(scope.get("path", "/"))
         # uvicorn's path already starts with root_path, httpx's does not: add it once.
-        if root_path and not (path == root_path or path.startswith(root_path + "/")):
-            path = root_path + path
+        if root_path and strip_root_path(path, root_path) is None:
+            path = quote(root_path) + path
         url = f"{scheme}://{host}{path}"
         query = scope.get("query_string") or b""
         if query:

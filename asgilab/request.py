@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from .background import BackgroundTasks
 from .datastructures import URL, Address, FormData, Headers, QueryParams, State, UploadFile
@@ -207,7 +207,7 @@ class Request:
     def url_for(self, name: str, /, **params: Any) -> str:
         """The path of route ``name`` with ``params``, under this request's root path."""
         path: str = self.scope["app"].url_for(name, **params)
-        return self.root_path + path
+        return quote(self.root_path) + path  # root_path is decoded; a URL path is not
 
     # -- the body --------------------------------------------------------------------
 

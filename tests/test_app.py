@@ -348,7 +348,15 @@ def test_path_not_utf8_is_400() -> None:
 
 @pytest.mark.parametrize(
     ("root_path", "url", "status"),
-    [("/api", "/api/users/9", 200), ("/api", "/users/9", 200), ("/ap", "/api/users/9", 404)],
+    [
+        ("/api", "/api/users/9", 200),
+        ("/api", "/users/9", 200),
+        ("/ap", "/api/users/9", 404),
+        # root_path is decoded; the raw path may carry it percent-encoded.
+        ("/my api", "/my%20api/users/9", 200),
+        ("/café", "/caf%C3%A9/users/9", 200),
+        ("/my api", "/my%20apix/users/9", 404),
+    ],
 )
 def test_root_path_is_stripped_only_at_a_segment_boundary(
     root_path: str, url: str, status: int
@@ -827,12 +835,14 @@ def test_request_url_for_includes_the_root_path() -> None:
     async def user(request: Request, user_id: int) -> str:
         return request.url_for("user", user_id=user_id + 1)
 
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app, root_path="/api")
+    async def go(root_path: str, path: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, root_path=root_path)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            return await client.get("/api/users/1")
+            return await client.get(path)
 
-    assert asyncio.run(go()).text == "/api/users/2"
+    assert asyncio.run(go("/api", "/api/users/1")).text == "/api/users/2"
+    # root_path is decoded, a URL path is not: the space goes out as %20.
+    assert asyncio.run(go("/my api", "/my%20api/users/1")).text == "/my%20api/users/2"
 
 
 def test_websocket_is_closed_politely() -> None:

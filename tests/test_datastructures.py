@@ -241,6 +241,24 @@ def test_state_attribute_access_and_error_message() -> None:
             },
             "http://h/api/users",
         ),
+        (  # root_path is decoded: a URL carries it encoded, once
+            {
+                "headers": [(b"host", b"h")],
+                "root_path": "/my api",
+                "path": "/my api/users",
+                "raw_path": b"/my%20api/users",
+            },
+            "http://h/my%20api/users",
+        ),
+        (
+            {
+                "headers": [(b"host", b"h")],
+                "root_path": "/my api",
+                "path": "/users",
+                "raw_path": b"/users",
+            },
+            "http://h/my%20api/users",
+        ),
     ],
 )
 def test_url_from_scope(scope: dict[str, object], expected: str) -> None:

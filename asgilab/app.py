@@ -474,6 +474,11 @@ class _ErrorLayer:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            # As without middleware: nobody is left to answer, and it is not a server error.
+            logger.info(
+                "%s %s: the client disconnected mid-body", scope.get("method"), scope.get("path")
+            )
         except Exception as exc:
             if started:
                 logger.error(

@@ -95,13 +95,21 @@ class BackgroundTask:
     def options(self, *, timeout: float | None = None, retries: int = 0) -> Self:
         """Set a per-attempt ``timeout`` (seconds) and how many times to retry; returns the task.
 
-        >>> BackgroundTask(print, "hi").options(timeout=2, retries=1)
-        BackgroundTask(print, args=('hi',), timeout=2, retries=1)
+        >>> async def ping(host): ...
+        >>> BackgroundTask(ping, "db").options(timeout=2, retries=1)
+        BackgroundTask(ping, args=('db',), timeout=2, retries=1)
         """
         if retries < 0:
             raise ValueError(f"retries must be 0 or more, got {retries}")
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be positive seconds or None, got {timeout}")
+        if timeout is not None and retries and not is_async_callable(self.func):
+            # A thread cannot be stopped: the retry would run beside the attempt that
+            # timed out, and an e-mail would go out twice.
+            raise ValueError(
+                f"{self.name} is a sync function, which its timeout cannot stop, so a retry "
+                "would run beside the late attempt: give it a timeout or retries, not both"
+            )
         self.timeout = timeout
         self.retries = retries
         return self
@@ -206,29 +214,28 @@ class BackgroundRunner:
 
     def _finished(self, running: asyncio.Task[None]) -> None:
         self._running.discard(running)
-        # A freed slot lets the next queued task start, unless the loop is closing.
-        if self._queue and not running.get_loop().is_closed():
+        # A freed slot lets the next queued task start, unless the loop is ending: a
+        # cancelled task means a drain past its deadline or a loop being torn down,
+        # where a task started now would never run, yet count as running for good.
+        if self._queue and not running.cancelled() and not running.get_loop().is_closed():
             self._start_queued()
 
     async def _run(self, task: BackgroundTask) -> None:
         attempts = task.retries + 1
         for attempt in range(1, attempts + 1):
+            # NOTE: a sync function in a thread cannot be stopped; on timeout we stop
+            # waiting for it, and its thread finishes on its own.
+            deadline = asyncio.timeout(task.timeout)
             try:
-                if task.timeout is None:
+                async with deadline:
                     await task()
-                else:
-                    # NOTE: a sync function in a thread cannot be stopped; on timeout
-                    # we stop waiting for it, and its thread finishes on its own.
-                    await asyncio.wait_for(task(), task.timeout)
             except asyncio.CancelledError:
                 logger.warning("background task %s cancelled", task.name)
                 raise
             except Exception as exc:
-                reason = (
-                    f"timed out after {task.timeout} s"
-                    if isinstance(exc, TimeoutError)
-                    else f"failed: {exc!r}"
-                )
+                # expired(): the task's own TimeoutError (a socket's, say) is a failure.
+                timed_out = deadline.expired()
+                reason = f"timed out after {task.timeout} s" if timed_out else f"failed: {exc!r}"
                 if attempt < attempts:
                     logger.warning(
                         "background task %s %s (attempt %d of %d), retrying",
@@ -245,7 +252,7 @@ class BackgroundRunner:
                     reason,
                     attempt,
                     attempts,
-                    exc_info=not isinstance(exc, TimeoutError),
+                    exc_info=not timed_out,
                 )
                 return
             else:

@@ -42,6 +42,7 @@ from urllib.parse import unquote
 
 import httpx
 
+from .background import BackgroundRunner
 from .errors import AsgilabError
 from .trace import Trace
 from .types import ASGIApp, Message, Scope
@@ -459,8 +460,22 @@ class Client:
             # request runs in a copy of the caller's context, as a server's would.
             return self._loop.run_until_complete(coro)
         if running is None:
-            return asyncio.run(coro)
+            return asyncio.run(self._then_background(coro))
         return _run_nested(running, coro)
+
+    async def _then_background(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            return await coro
+        finally:
+            await self._background_done()
+
+    async def _background_done(self) -> None:
+        """Wait for the background work the requests started, as the App's lifespan
+        shutdown would: the loop is about to end, which would cancel it. Needed outside
+        ``with`` and with ``lifespan="off"``, where no shutdown drains it."""
+        background = getattr(self.app, "background", None)
+        if isinstance(background, BackgroundRunner) and background.pending:
+            await background.drain(getattr(self.app, "shutdown_timeout", 30.0))
 
     def __enter__(self) -> Client:
         if _running_loop() is None:
@@ -480,6 +495,8 @@ class Client:
     ) -> None:
         try:
             self._run(self._async.__aexit__(exc_type, exc, tb))
+            if self._loop is not None:
+                self._run(self._background_done())
         finally:
             self._close_loop()
 

@@ -45,6 +45,7 @@ async def run_lifespan(app: App, scope: Scope, receive: Receive, send: Send) -> 
     """Run the ASGI lifespan protocol: startup, wait, drain background work, shutdown."""
     started = False
     await receive()  # lifespan.startup
+    app.lifespan_state = None  # a new lifespan: nothing of an earlier one's resources
     try:
         context = app.lifespan(app) if app.lifespan is not None else contextlib.nullcontext()
         async with context as state:
@@ -64,6 +65,7 @@ async def run_lifespan(app: App, scope: Scope, receive: Receive, send: Send) -> 
             await receive()  # lifespan.shutdown
             # Drain while the lifespan's resources (a db pool...) still exist.
             await app.background.drain(app.shutdown_timeout)
+        app.lifespan_state = None  # they are closed now: no request may be handed them
     except BaseException as exc:
         message = "".join(traceback.format_exception(exc))
         if started:

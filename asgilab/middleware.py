@@ -10,7 +10,10 @@ Two kinds, one stack:
 * **Function middleware**, ``@app.middleware`` on
   ``async def mw(request, call_next) -> Response``: ``call_next(request)`` runs the
   rest of the stack and returns its response (headers editable, body still
-  streaming), so the function can act before and after.
+  streaming), so the function can act before and after. A body it reads with
+  ``body()``, ``json()`` or an urlencoded ``form()`` is kept and reaches the handler
+  again; one it streams (``stream()``, a multipart ``form()``) is gone, and a handler
+  that then reads it gets :class:`~asgilab.request.BodyConsumed` (a 500), not a hang.
 
 **Order: the last one added is the outermost.** It sees the request first and the
 response last::
@@ -31,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import AsgilabError
-from .request import DEFAULT_MAX_BODY_SIZE, Request
+from .request import DEFAULT_MAX_BODY_SIZE, BodyConsumed, ClientDisconnect, Request
 from .responses import Response
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -114,6 +117,7 @@ class FunctionMiddleware:
             # unsent: stop it rather than leave it blocked on a full queue.
             for pending in inner:
                 pending.cancel()
+            await request.close()  # the files of a form the middleware read
 
 
 class _InnerResponse(Response):
@@ -137,7 +141,14 @@ class _InnerResponse(Response):
     @classmethod
     async def start(cls, app: ASGIApp, request: Request) -> _InnerResponse:
         queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=16)
-        receive = _replaying_receive(request)
+        replaying = _replaying_receive(request)
+        disconnected = False
+
+        async def receive() -> Message:
+            nonlocal disconnected
+            message = await replaying()
+            disconnected = disconnected or message["type"] == "http.disconnect"
+            return message
 
         async def send(message: Message) -> None:
             await queue.put(message)
@@ -145,6 +156,9 @@ class _InnerResponse(Response):
         task = asyncio.ensure_future(app(request.scope, receive, send))
         self = cls(task, queue)
         first = await self._next_message()
+        if first is None and disconnected:
+            # The client left mid-body, and the App rightly answered nobody.
+            raise ClientDisconnect("the client disconnected before the app answered")
         if first is None:
             raise AsgilabError("the app under a function middleware returned without a response")
         if first["type"] != "http.response.start":
@@ -190,6 +204,16 @@ class _InnerResponse(Response):
 def _replaying_receive(request: Request) -> Receive:
     """``receive`` for the inner app: replays the body if the middleware already read it."""
     body = request._body
+    if body is None and request._stream_consumed:
+        # The middleware streamed the body (stream(), or form() on a multipart upload,
+        # which is parsed as it arrives): nothing kept it, and waiting for more would hang.
+        async def consumed() -> Message:
+            raise BodyConsumed(
+                "a function middleware read the body as a stream, so nothing is left for "
+                "the handler; read it there with body() (which keeps it), or not at all"
+            )
+
+        return consumed
     if body is None:
         return request.receive
     replayed = False

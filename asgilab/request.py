@@ -24,6 +24,7 @@ read, and a body that grows past it answers 413 without reading the rest.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -58,11 +59,18 @@ async def _no_receive() -> Message:
     raise AsgilabError("this Request was built without a receive channel, so it has no body")
 
 
+# What Response.set_cookie (http.cookies) writes inside a quoted value: \ooo for a byte
+# cookies may not hold (octal), \" and \\ for the quote and the backslash.
+_COOKIE_ESCAPE = re.compile(r"\\(?:([0-3][0-7]{2})|(.))")
+
+
 def parse_cookies(header: str) -> dict[str, str]:
     """Parse a ``Cookie`` header leniently, as browsers send it (no quoting rules enforced).
 
-    >>> parse_cookies('session=abc; theme="dark"; flag')
-    {'session': 'abc', 'theme': 'dark', '': 'flag'}
+    A quoted value is unescaped as ``set_cookie`` escaped it, so values read back whole.
+
+    >>> parse_cookies('session=abc; theme="dark"; flag; name="Zo\\353"')
+    {'session': 'abc', 'theme': 'dark', '': 'flag', 'name': 'Zoë'}
     """
     cookies: dict[str, str] = {}
     for chunk in header.split(";"):
@@ -71,7 +79,7 @@ def parse_cookies(header: str) -> dict[str, str]:
             key, value = "", key  # a bare value, as some browsers send
         key, value = key.strip(), value.strip()
         if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1]
+            value = _COOKIE_ESCAPE.sub(lambda m: chr(int(m[1], 8)) if m[1] else m[2], value[1:-1])
         if key or value:
             cookies[key] = value
     return cookies
@@ -355,7 +363,7 @@ def _too_large(limit: int) -> HTTPException:
 async def _parse_multipart(request: Request, content_type: str) -> FormData:
     # python_multipart is imported here: only apps that take uploads pay for it.
     from python_multipart.exceptions import FormParserError
-    from python_multipart.multipart import MultipartParser, parse_options_header
+    from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
     _, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
@@ -433,11 +441,23 @@ async def _parse_multipart(request: Request, content_type: str) -> FormData:
         },
     )
     try:
-        async for chunk in request.stream():
-            parser.write(chunk)
-        parser.finalize()
-    except FormParserError as exc:
-        raise HTTPException(400, f"invalid multipart body: {exc}") from None
+        try:
+            async for chunk in request.stream():
+                parser.write(chunk)
+            parser.finalize()
+        except FormParserError as exc:
+            raise HTTPException(400, f"invalid multipart body: {exc}") from None
+        if parser.state != MultipartState.END:
+            # A body cut short: the part being read would be lost without a word.
+            raise HTTPException(400, "invalid multipart body: it ends before its last boundary")
+    except BaseException:
+        # Nobody gets the form: close the files spooled so far (on disk past 1 MiB).
+        uploads = [value for _, value in items if isinstance(value, UploadFile)]
+        if "file" in current and current["file"] not in uploads:
+            uploads.append(current["file"])  # the part being read when it failed
+        for upload in uploads:
+            upload.file.close()
+        raise
     for _, value in items:
         if isinstance(value, UploadFile):
             value.file.seek(0)  # ready to read from the start

@@ -56,11 +56,15 @@ class Server:
         # PERF: name the protocol: asyncio sets TCP_NODELAY on accepted connections only when the
         # listening socket says IPPROTO_TCP, and without it every keep-alive request waits ~40 ms.
         self._socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, port))
-        self.port: int = self._socket.getsockname()[1]
-        config = uvicorn.Config(app, lifespan=lifespan, log_level=log_level, **uvicorn_options)
-        self._server = uvicorn.Server(config)
+        try:
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._socket.bind((host, port))
+            self.port: int = self._socket.getsockname()[1]
+            config = uvicorn.Config(app, lifespan=lifespan, log_level=log_level, **uvicorn_options)
+            self._server = uvicorn.Server(config)
+        except BaseException:  # a port in use, an option uvicorn refuses: keep no socket
+            self._socket.close()
+            raise
         self._thread: threading.Thread | None = None
 
     @property
@@ -82,6 +86,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive():
+                self._socket.close()  # no __exit__ follows a start that failed
                 raise RuntimeError(f"uvicorn failed to start {self.url} (see its log above)")
             if time.monotonic() > deadline:
                 self.stop()

@@ -763,6 +763,59 @@ def test_http_exception_in_middleware_uses_its_status() -> None:
     assert call(app, "GET", "/", headers={"authorization": "x"}).text == "home"
 
 
+def test_a_body_streamed_by_middleware_fails_the_handler_clearly_not_by_hanging(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = App()
+
+    @app.middleware
+    async def read_form(request: Request, call_next: Any) -> Response:
+        await request.form()  # multipart: parsed as it streams in, not kept
+        return await call_next(request)  # type: ignore[no-any-return]
+
+    @app.post("/upload")
+    async def upload(request: Request) -> dict[str, list[str]]:
+        return {"fields": sorted(await request.form())}
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            post = client.post("/upload", data={"a": "1"}, files={"f": ("x.txt", b"hi")})
+            return await asyncio.wait_for(post, 5)
+
+    reply = asyncio.run(go())
+    assert (reply.status_code, reply.text) == (500, "Internal Server Error")
+    assert "BodyConsumed: a function middleware read the body as a stream" in caplog.text
+
+
+def test_a_client_gone_mid_body_behind_middleware_is_no_server_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = App()
+
+    @app.middleware
+    async def passing(request: Request, call_next: Any) -> Response:
+        return await call_next(request)  # type: ignore[no-any-return]
+
+    @app.post("/echo")
+    async def echo(request: Request) -> bytes:
+        return await request.body()
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/echo",
+        "raw_path": b"/echo",
+        "query_string": b"",
+        "headers": [],
+    }
+    with caplog.at_level(logging.INFO, logger="asgilab"):
+        sent = call_by_hand(app, scope, first={"type": "http.disconnect"})
+    assert sent == []  # nobody to answer: no 500
+    assert "the client disconnected mid-body" in caplog.text
+    assert "ERROR" not in caplog.text
+
+
 def test_no_middleware_after_the_first_request() -> None:
     app = make_app()
     call(app, "GET", "/")

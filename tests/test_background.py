@@ -123,6 +123,31 @@ def test_timeout_per_attempt(caplog: pytest.LogCaptureFixture) -> None:
     ]
 
 
+def test_a_timeout_error_of_the_task_itself_is_a_failure(caplog: pytest.LogCaptureFixture) -> None:
+    async def connect() -> None:
+        raise TimeoutError("the mail server did not answer")  # its own, not the runner's
+
+    async def main() -> None:
+        runner = BackgroundRunner()
+        runner.submit(BackgroundTask(connect).options(timeout=5))
+        await runner.drain(5)
+
+    with caplog.at_level(logging.WARNING, "asgilab.background"):
+        asyncio.run(main())
+    assert caplog.records[0].getMessage().split("connect ")[1] == (
+        "failed: TimeoutError('the mail server did not answer') (attempt 1 of 1), giving up"
+    )
+    assert caplog.records[0].exc_info is not None  # its traceback, unlike a timeout's
+
+
+def test_a_sync_task_takes_a_timeout_or_retries_not_both() -> None:
+    # Its thread cannot be stopped: a retry would run beside the late attempt.
+    with pytest.raises(ValueError, match="give it a timeout or retries, not both"):
+        BackgroundTask(print, "mail").options(timeout=1, retries=1)
+    BackgroundTask(print, "mail").options(timeout=1)
+    BackgroundTask(print, "mail").options(retries=1)
+
+
 def test_drain_deadline_cancels_running_and_drops_queued(caplog: pytest.LogCaptureFixture) -> None:
     cancelled: list[bool] = []
 
@@ -196,3 +221,28 @@ def test_runner_survives_a_new_event_loop() -> None:
     asyncio.run(main(1))
     asyncio.run(main(3))
     assert done == [1, 2, 3, 4]
+
+
+def test_a_loop_torn_down_mid_work_leaves_the_queue_for_the_next_loop() -> None:
+    # asyncio.run cancels what still runs when its coroutine returns. The cancelled task
+    # must not start a queued one then: on a loop being torn down it would never run,
+    # yet count as running for good, and the next loop would wait on it.
+    runner = BackgroundRunner(limit=1)
+    done: list[int] = []
+
+    async def slow(n: int) -> None:
+        await asyncio.sleep(0.05)
+        done.append(n)
+
+    async def leave_early() -> None:
+        for n in range(3):
+            runner.submit(BackgroundTask(slow, n))
+
+    async def finish() -> None:
+        runner.submit(BackgroundTask(slow, 3))
+        assert await runner.drain(5)
+
+    asyncio.run(leave_early())
+    assert (runner.pending, done) == (2, [])  # 0 was cancelled; 1 and 2 still queued
+    asyncio.run(finish())
+    assert done == [1, 2, 3]

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from asgilab.background import BackgroundRunner, BackgroundTask
 from asgilab.client import (
     ASGIError,
     AsyncClient,
@@ -126,6 +127,36 @@ def test_without_with_block_no_lifespan_runs() -> None:
     response = Client(app).get("/")
     assert response.json()["state"] == []
     assert app.events == []
+
+
+class WithBackground:
+    """Answers 200 and queues one task on its runner, as an App's handler can."""
+
+    def __init__(self) -> None:
+        self.background = BackgroundRunner()
+        self.done: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(0.01)
+            self.done.append(scope["path"])
+
+        self.background.submit(BackgroundTask(later))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"queued"})
+
+
+def test_background_work_finishes_before_the_client_ends_its_loop() -> None:
+    # Outside `with`, and with the lifespan off, no shutdown drains the app's runner;
+    # the client does, instead of letting the end of its loop cancel the work.
+    app = WithBackground()
+    assert Client(app).get("/outside").text == "queued"
+    with Client(app, lifespan="off") as client:
+        client.get("/lifespan-off")
+    assert app.done == ["/outside", "/lifespan-off"]
 
 
 def test_scope_is_what_a_server_sends() -> None:

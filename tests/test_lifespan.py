@@ -125,6 +125,25 @@ def test_state_reaches_requests_as_a_copy_when_the_server_keeps_none() -> None:
     assert replies == [{"db": "pool", "hits": 1}, {"db": "pool", "hits": 1}]
 
 
+def test_state_is_forgotten_at_shutdown_and_not_carried_into_the_next_lifespan() -> None:
+    runs = iter([{"db": "pool-1"}, None])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: App) -> AsyncIterator[dict[str, Any] | None]:
+        yield next(runs)
+
+    app = App(lifespan=lifespan)
+    seen: list[Any] = []
+
+    async def look() -> None:
+        seen.append(app.lifespan_state)
+
+    asyncio.run(run_lifespan(app, {"type": "lifespan"}, look))
+    assert (seen, app.lifespan_state) == ([{"db": "pool-1"}], None)  # its pool is closed
+    asyncio.run(run_lifespan(app, {"type": "lifespan"}, look))
+    assert seen[1] is None  # the second lifespan yielded nothing
+
+
 def test_shutdown_drains_background_tasks_before_the_lifespan_exits() -> None:
     events: list[str] = []
 

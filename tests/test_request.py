@@ -255,6 +255,29 @@ def test_multipart_garbage_is_400() -> None:
     assert detail.startswith("invalid multipart body: ")
 
 
+@pytest.mark.parametrize("cut", [len(MULTIPART) - 8, len(MULTIPART) - 20])
+def test_multipart_cut_short_is_400_and_its_files_are_closed(
+    cut: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without its last boundary the part being read, a file here, would be lost silently.
+    opened: list[UploadFile] = []
+    original = UploadFile.__init__
+
+    def recording(self: UploadFile, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(UploadFile, "__init__", recording)
+    request, _ = make(
+        [MULTIPART[:cut]], headers=[(b"content-type", b"multipart/form-data; boundary=XyZ")]
+    )
+    assert status_and_detail(request.form)[:2] == (
+        400,
+        "invalid multipart body: it ends before its last boundary",
+    )
+    assert [upload.file.closed for upload in opened] == [True]
+
+
 def test_multipart_respects_the_body_limit() -> None:
     request, _ = make(
         [MULTIPART],
@@ -302,3 +325,15 @@ def test_a_stream_ends_at_its_error() -> None:
 
     asyncio.run(read())
     assert len(received) == 1
+
+
+def test_cookies_set_by_set_cookie_read_back_whole() -> None:
+    from asgilab.responses import Response
+
+    values = {"name": "Zoë", "prefs": '{"a":1,"b":2}', "dir": "a\\b; c", "plain": "abc"}
+    response = Response()
+    for key, value in values.items():
+        response.set_cookie(key, value)
+    # What a browser sends back: each cookie's name=value, the attributes left out.
+    sent = [v.split("; ")[0] for k, v in response.headers.items() if k == "set-cookie"]
+    assert parse_cookies("; ".join(sent)) == values

@@ -59,8 +59,10 @@ def _finite_float(text: str) -> float:
 def _format_float(value: Any) -> str:
     # NOTE: repr() gives the shortest text that round-trips ("0.1"), but uses exponents for
     # large and small numbers ("1e-07"), which the float regex refuses; Decimal spells
-    # the same digits out in positional notation.
-    return format(Decimal(repr(float(value))), "f")
+    # the same digits out in positional notation. It drops the point of 1e16 and up
+    # ("10000000000000000"), which an {x:int} sibling would take: keep one.
+    text = format(Decimal(repr(float(value))), "f")
+    return text if "." in text else text + ".0"
 
 
 @dataclass(frozen=True, slots=True)

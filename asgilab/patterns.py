@@ -35,6 +35,7 @@ from .converters import BUILTIN_CONVERTERS, Converter
 from .errors import InvalidPattern, URLBuildError
 
 __all__ = [
+    "MAX_MIXED_SEGMENT",
     "Param",
     "Pattern",
     "Segment",
@@ -66,6 +67,13 @@ class Param:
         if self.converter.name == "str":
             return "{" + self.name + "}"
         return "{" + self.name + ":" + self.converter.name + "}"
+
+
+# A mixed segment is matched by a regex whose groups backtrack, so a long segment that
+# almost matches costs polynomial time: cubic with three parameters, seconds for 2,000
+# characters. As find-my-way caps parameters (maxParamLength), a longer one is no match:
+# mixed segments name files, and 255 characters is the longest name most file systems take.
+MAX_MIXED_SEGMENT = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +125,27 @@ class Segment:
         groups = tuple((f"p{i}", p) for i, p in enumerate(self.parts) if isinstance(p, Param))
         object.__setattr__(self, "groups", groups if regex is not None else ())
 
+    def _literals_fit(self, text: str) -> bool:
+        """Whether the literal parts occur in ``text`` in order, each parameter between
+        them given at least one character: what any match needs, found in linear time.
+
+        PERF: the regex backtracks through every split before it fails, in time that grows
+        as a power of the length (the number of parameters); most texts that cannot match
+        fail here first. With plain ``{name}`` parameters only, passing this is a match.
+        """
+        at = 0
+        parts = self.parts
+        for i, part in enumerate(parts):
+            if not isinstance(part, str):
+                at += 1  # a parameter takes one character at least
+                continue
+            found = text.find(part, at) if i else (0 if text.startswith(part) else -1)
+            if found < 0:
+                return False
+            at = found + len(part)
+        last = parts[-1]
+        return at <= len(text) and (not isinstance(last, str) or text.endswith(last))
+
     @property
     def verbatim(self) -> bool:
         """Whether the value is the segment's text itself: a plain ``{name}``, nothing to convert.
@@ -129,8 +158,11 @@ class Segment:
         """Mixed segments: the converted parameter values found in ``text``, or ``None``.
 
         Earlier parameters take as much text as they can (``{name}.{ext}`` on ``a.b.c``
-        gives ``["a.b", "c"]``), as a regex with greedy groups would.
+        gives ``["a.b", "c"]``), as a regex with greedy groups would. A segment longer
+        than :data:`MAX_MIXED_SEGMENT` is no match.
         """
+        if len(text) > MAX_MIXED_SEGMENT or not self._literals_fit(text):
+            return None
         m = self.regex.fullmatch(text) if self.regex is not None else None
         if m is None:
             return None
@@ -214,9 +246,25 @@ class Pattern:
                         f"{given} for '{segment.text}' of {what} would not match back:"
                         f" {joined!r} splits differently"
                     )
+            text = "".join(texts)
+            pieces = text.split("/") if segment.kind == "catch_all" else [text]
+            if "." in pieces or ".." in pieces:
+                # Clients resolve dot segments before sending (RFC 3986, 5.2.4), and %2E
+                # does not stop WHATWG parsers: /files/.. would arrive as /.
+                raise URLBuildError(
+                    f"{text!r} for '{segment.text}' of {what} has a '.' or"
+                    " '..' segment, which clients remove from a URL"
+                )
             safe = _SEGMENT_SAFE + "/" if segment.kind == "catch_all" else _SEGMENT_SAFE
-            out.append(quote("".join(texts), safe=safe))
-        return "/" + "/".join(out)
+            try:
+                out.append(quote(text, safe=safe))
+            except UnicodeEncodeError as exc:  # a lone surrogate ('\ud800') has no UTF-8
+                raise URLBuildError(f"{text!r} for '{segment.text}' of {what}: {exc}") from None
+        path = "/" + "/".join(out)
+        if path.startswith("//"):
+            # A browser reads //host/x as another host: an open redirect in a Location.
+            raise URLBuildError(f"{path!r} for {what} starts with '//', which names a host")
+        return path
 
 
 def _format_value(param: Param, value: Any, what: str) -> str:

@@ -38,6 +38,10 @@ Decisions worth knowing:
   serves HEAD unless the same node has a HEAD route of its own.
 * Matches of fully static routes are built once, and share one read-only empty ``params``
   mapping: treat ``Match`` objects as read-only.
+* A mixed segment (``{name}.{ext}``) longer than ``MAX_MIXED_SEGMENT`` (255) characters is
+  no match: its regex would backtrack in time that grows as a power of the length.
+* ``url_for`` refuses what would not route back: a value a converter refuses, a ``.`` or
+  ``..`` segment (clients resolve them), a path starting with ``//`` (another host).
 
 Showing the tree and narrating a lookup (``str(router)``, :meth:`Router.explain`) live in
 :mod:`asgilab.explain`, which only reads the tree built here.
@@ -621,8 +625,11 @@ class Router:
             (Route(prefix + r.path, r.endpoint, r.methods, r.name, r.extras), r in explicit)
             for r in other.routes
         ]
+        # The check parses into a copy of the segment cache: a refused include must not
+        # leave segments built with converters this router does not have.
+        segments = dict(self._segments)
         for route, is_explicit in copies:
-            pattern = parse_pattern(route.path, converters, self._segments)
+            pattern = parse_pattern(route.path, converters, segments)
             self._check_name(route, is_explicit)
             node = self._find(pattern)
             if node is not None:

@@ -265,7 +265,9 @@ def _selection(root: _Node, paths: Mapping[int, str], prefix: str | None) -> set
     keep: set[int] = set()
 
     def visit(node: _Node) -> bool:
-        inside = paths[id(node)].startswith(wanted)
+        path = paths[id(node)]
+        # Whole segments: "/user" holds /user/x, not /users.
+        inside = not wanted or path == wanted or path.startswith(wanted + "/")
         # Every child is visited (no short-circuit): each may hold part of the subtree.
         below = [visit(child) for child in node.children]
         if inside or any(below):

@@ -151,6 +151,14 @@ def test_prefix_keeps_the_subtree_and_its_ancestors(prefix: str, paths: list[str
     assert [node.path for node in view.nodes] == paths
 
 
+def test_prefix_is_whole_segments() -> None:
+    # "/user" holds /user/x, not /users.
+    router = Router()
+    for path in ("/users", "/user/x", "/other"):
+        router.add(path, lambda request: None)
+    assert [n.path for n in tree_view(router.root, prefix="/user").nodes] == ["", "/user/x"]
+
+
 def test_unknown_prefix_names_what_there_is() -> None:
     with pytest.raises(DrawError) as caught:
         tree_view(hand_made()["root"], prefix="/repos")

@@ -216,3 +216,28 @@ def test_build_errors(pattern: str, values: dict[str, object], message: str) -> 
     with pytest.raises(URLBuildError) as info:
         parse_pattern(pattern).build(values)
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("pattern", "values", "message"),
+    [
+        # Clients resolve dot segments: /files/.. would be sent as /.
+        ("/files/{name}", {"name": ".."}, "has a '.' or '..' segment"),
+        ("/files/{name}", {"name": "."}, "has a '.' or '..' segment"),
+        ("/files/{rest:path}", {"rest": "a/../b"}, "has a '.' or '..' segment"),
+        # //host/x names another host: an open redirect in a Location header.
+        ("/{rest:path}", {"rest": "/evil.example/x"}, "starts with '//', which names a host"),
+        ("/files/{name}", {"name": "\ud800"}, "surrogates not allowed"),
+    ],
+)
+def test_build_refuses_what_would_not_come_back(
+    pattern: str, values: dict[str, object], message: str
+) -> None:
+    with pytest.raises(URLBuildError, match=message):
+        parse_pattern(pattern).build(values)
+    assert parse_pattern("/files/{name}").build({"name": "..."}) == "/files/..."
+
+
+def test_a_large_float_keeps_its_point_so_an_int_sibling_cannot_take_it() -> None:
+    assert parse_pattern("/a/{x:float}").build({"x": 1e16}) == "/a/10000000000000000.0"
+    assert parse_pattern("/a/{x:float}").build({"x": 2}) == "/a/2.0"

@@ -5,8 +5,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from asgilab.errors import InvalidPath, InvalidPattern, RouteConflict, URLBuildError
+from asgilab.patterns import MAX_MIXED_SEGMENT, parse_pattern
 from asgilab.router import Match, Node, Route, Router
 
 
@@ -728,6 +731,7 @@ def test_head_route_beside_get() -> None:
 def test_refused_include_changes_nothing() -> None:
     api = build("GET /users api_users", "GET /users/{id} api_user", "POST /items api_items")
     api.register_converter("slug", r"[a-z]+")
+    api.add("/s/{x:slug}", endpoint("api_slug"))
     app = build("GET /api/users/{name} mine", "GET /api/x/y/z deep")
     before = str(app)
     with pytest.raises(RouteConflict) as info:
@@ -738,6 +742,9 @@ def test_refused_include_changes_nothing() -> None:
     assert str(app) == before
     assert [r.name for r in app.routes] == ["mine", "deep"]
     assert "slug" not in app.converters
+    # Nor segments parsed with its converters: {x:slug} stays unknown here.
+    with pytest.raises(InvalidPattern):
+        app.add("/s/{x:slug}", endpoint("s"))
     # Inside a compressed run (/api/x/y/z) nothing exists yet: no conflict there.
     app.include(build("GET /y other_y"), prefix="/api/x")
     assert lookup(app, "GET", "/api/x/y") == ("other_y", {})
@@ -756,3 +763,41 @@ def test_parameters_never_match_empty_text() -> None:
     assert lookup(router, "GET", "/b/x-") is None
     assert router.allowed_methods("/b/-y") == frozenset()
     assert router.explain("GET", "/a/").match == router.match("GET", "/a/")
+
+
+def test_a_long_mixed_segment_is_no_match() -> None:
+    # Its regex backtracks through every split before failing: cubic in the length with
+    # three parameters. Past MAX_MIXED_SEGMENT characters the segment is no match.
+    router = Router()
+    router.add("/files/{name}.{ext}", endpoint("file"))
+    router.add("/m/{a}-{b}-{c}.x", endpoint("three"))
+    name = "n" * (MAX_MIXED_SEGMENT - 4)
+    assert lookup(router, "GET", f"/files/{name}.txt") == ("file", {"name": name, "ext": "txt"})
+    assert lookup(router, "GET", f"/files/{name}x.txt") is None
+    assert (
+        lookup(router, "GET", "/m/" + "-" * 5000) is None
+    )  # about two minutes with the regex alone
+    assert router.allowed_methods("/m/" + "-" * 5000) == frozenset()
+
+
+@given(
+    parts=st.lists(
+        st.sampled_from(["{a}", "{b:int}", "-", ".", "x", "-x"]), min_size=1, max_size=5
+    ),
+    text=st.text(alphabet="-.x1a", max_size=12),
+)
+def test_the_literal_check_refuses_only_what_the_regex_refuses(parts: list[str], text: str) -> None:
+    # Segment.parse checks the literals before its regex, for speed: never a different answer.
+    names = iter("cdefg")
+    written = "".join("{" + next(names) + p[2:] if p.startswith("{") else p for p in parts)
+    try:
+        pattern = parse_pattern("/" + written)
+    except InvalidPattern:
+        return  # adjacent parameters, say
+    segment = pattern.segments[0]
+    if segment.kind != "mixed" or segment.regex is None:
+        return
+    if segment.regex.fullmatch(text) is None:
+        assert segment.parse(text) is None
+    else:
+        assert segment._literals_fit(text)

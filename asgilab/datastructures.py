@@ -18,6 +18,7 @@ HTTP gives it, and nothing more:
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar, overload
@@ -70,10 +71,12 @@ class MissingParameter(HTTPException, KeyError):
         return HTTPException.__str__(self)
 
 
-# NOTE: a header may not contain CR, LF or NUL (RFC 9110 section 5.5); a name must be
-# a non-empty token. These checks run on headers the *application* sets, which is
-# what stops header injection; the server parsed the request headers already.
-_FORBIDDEN = ("\r", "\n", "\0")
+# NOTE: a header value may hold no control character but tab (RFC 9110 section 5.5: CR
+# and LF would inject headers); a name must be a non-empty token (section 5.6.2). These
+# checks run on headers the *application* sets: the server parsed the request's already,
+# and refuses a bad response header by dropping the connection, not with a 500.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
@@ -84,17 +87,17 @@ def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
     >>> encode_header("X-Evil", "a\\r\\nSet-Cookie: b=c")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    asgilab.datastructures.InvalidHeader: header 'X-Evil' has a CR, LF or NUL in its value ...
+    asgilab.datastructures.InvalidHeader: header 'X-Evil' has a CR, LF, NUL or other control ...
     """
-    if not name or any(c in name for c in _FORBIDDEN) or ":" in name or " " in name:
+    if _TOKEN.fullmatch(name) is None:
         raise InvalidHeader(
-            f"invalid header name {name!r}: it must be a non-empty token without "
-            "spaces, colons, CR, LF or NUL"
+            f"invalid header name {name!r}: it must be a non-empty token (letters, digits "
+            "and !#$%&'*+-.^_`|~; no spaces, colons or control characters)"
         )
-    if any(c in value for c in _FORBIDDEN):
+    if _CONTROL.search(value):
         raise InvalidHeader(
-            f"header {name!r} has a CR, LF or NUL in its value {value!r}; "
-            "remove the line break (header injection)"
+            f"header {name!r} has a CR, LF, NUL or other control character in its value "
+            f"{value!r}; remove it (a line break would inject a header)"
         )
     try:
         return name.lower().encode("latin-1"), value.encode("latin-1")
@@ -103,6 +106,13 @@ def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
             f"header {name!r}: {value!r} is not latin-1; percent-encode it "
             "(or use RFC 8187 encoding) before putting it in a header"
         ) from None
+
+
+def _header_key(key: str) -> bytes:
+    try:
+        return key.lower().encode("latin-1")
+    except UnicodeEncodeError:  # "€": no header has such a name, so a miss, not an error
+        return b""
 
 
 class Headers(Mapping[str, str]):
@@ -124,7 +134,7 @@ class Headers(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         # HTTP says repeated headers combine in order, so the last one wins for a
         # single-valued lookup (as with query parameters); getlist() gives them all.
-        wanted = key.lower().encode("latin-1")
+        wanted = _header_key(key)
         found: bytes | None = None
         for name, value in self.raw:
             if name == wanted:
@@ -135,13 +145,13 @@ class Headers(Mapping[str, str]):
 
     def getlist(self, key: str) -> list[str]:
         """Every value of ``key``, in the order the client sent them."""
-        wanted = key.lower().encode("latin-1")
+        wanted = _header_key(key)
         return [v.decode("latin-1") for n, v in self.raw if n == wanted]
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
-        wanted = key.lower().encode("latin-1")
+        wanted = _header_key(key)
         return any(name == wanted for name, _ in self.raw)
 
     def __iter__(self) -> Iterator[str]:
@@ -153,6 +163,10 @@ class Headers(Mapping[str, str]):
     def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
         """All ``(name, value)`` pairs, repeated names included."""
         return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.raw]
+
+    def values(self) -> list[str]:  # type: ignore[override]
+        """Every value, in order, repeated names included (as :meth:`items`)."""
+        return [v.decode("latin-1") for _, v in self.raw]
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Headers):
@@ -186,7 +200,7 @@ class MutableHeaders(Headers):
         self.raw.append((name, raw_value))
 
     def __delitem__(self, key: str) -> None:
-        wanted = key.lower().encode("latin-1")
+        wanted = _header_key(key)
         self.raw[:] = [(n, v) for n, v in self.raw if n != wanted]
 
     def append(self, key: str, value: str) -> None:
@@ -221,7 +235,7 @@ def _convert(key: str, value: str, type_: Callable[[str], T], where: str) -> T:
     else:
         try:
             return type_(value)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, ArithmeticError):  # Decimal("x"): InvalidOperation
             pass
     type_name = getattr(type_, "__name__", repr(type_))
     raise HTTPException(400, f"{where} {key!r} must be {type_name}, got {excerpt(value)!r}")
@@ -359,6 +373,8 @@ class State:
         object.__setattr__(self, "_state", state if state is not None else {})
 
     def __getattr__(self, key: str) -> Any:
+        if key == "_state":  # unset: copy and pickle build the object without __init__
+            raise AttributeError(key)
         try:
             return self._state[key]
         except KeyError:
@@ -372,6 +388,12 @@ class State:
 
     def __delattr__(self, key: str) -> None:
         del self._state[key]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(self._state)  # copy.copy(state) gets its own dict, not this one
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        object.__setattr__(self, "_state", state)
 
     def __repr__(self) -> str:
         return f"State({self._state!r})"
@@ -442,6 +464,8 @@ class URL(str):
                 host = "localhost"
             else:
                 server_host, port = server[0], server[1]
+                if ":" in server_host:
+                    server_host = f"[{server_host}]"  # IPv6, as a URL writes it
                 default = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(scheme)
                 host = server_host if port in (None, default) else f"{server_host}:{port}"
         raw_path = scope.get("raw_path")

@@ -94,6 +94,18 @@ class Handler:
                 f"{parameters[0].name!r} receives the Request, yet it is a parameter of "
                 f"route {route.path!r}; add a `request` parameter before it"
             )
+        by_position = [
+            p.name
+            for p in rest
+            if p.kind is inspect.Parameter.POSITIONAL_ONLY and p.name in route_params
+        ]
+        if by_position:
+            # Path parameters are passed by name, which a positional-only one refuses.
+            raise InvalidHandler(
+                f"handler {self.name}{inspect.signature(func)}: path parameter "
+                f"{', '.join(map(repr, by_position))} of route {route.path!r} is positional-only; "
+                "path parameters are passed by name, so put the '/' before it"
+            )
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in rest):
             self.mode, self.wanted = _ALL, frozenset(route_params)
             self.direct = self._direct()

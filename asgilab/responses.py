@@ -130,7 +130,7 @@ class Response:
     >>> Response(headers={"X-Id": "a\\nb"})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    asgilab.datastructures.InvalidHeader: header 'X-Id' has a CR, LF or NUL in its value 'a\\nb'...
+    asgilab.datastructures.InvalidHeader: header 'X-Id' has a CR, LF, NUL or other control...
     """
 
     media_type: str | None = None
@@ -179,7 +179,7 @@ class Response:
         if media_type is not None and b"content-type" not in names:
             if media_type.startswith("text/") and "charset=" not in media_type:
                 media_type += f"; charset={self.charset}"
-            raw.append((b"content-type", media_type.encode("latin-1")))
+            raw.append(encode_header("content-type", media_type))  # validated like the rest
         if not self.length_from_body or self.status_code < 200 or self.status_code in _NO_BODY:
             return raw
         length = str(len(self.body)).encode("ascii")
@@ -330,6 +330,9 @@ class RedirectResponse(Response):
             # bug or an attack; say so rather than redirect somewhere odd.
             raise InvalidHeader(f"redirect URL {url!r} contains CR, LF or NUL")
         location = quote(url, safe=":/%#?=@[]!$&'()*+,;~")
+        # The URL is the location: a second one from `headers` would make two, which
+        # browsers refuse.
+        self.raw_headers = [h for h in self.raw_headers if h[0] != b"location"]
         self.raw_headers.append(encode_header("location", location))
 
 
@@ -459,6 +462,8 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None:
     digits = first_text + last_text
     if not dash or not digits or not (digits.isascii() and digits.isdigit()):
         return None
+    if len(first_text) > 20 or len(last_text) > 20:
+        return None  # past any file size, and int() refuses 4,300 digits: malformed
     if not first_text:  # "-N": the last N bytes
         suffix = int(last_text)
         if suffix == 0 or size == 0:
@@ -522,7 +527,9 @@ class FileResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             st = await run_sync(os.stat, self.path)
-        except FileNotFoundError:
+        except OSError:
+            # Missing, or a path no file can have (data.txt/x, a name too long, a
+            # directory it may not enter): for the client, there is no such file.
             st = None
         if st is None or not stat.S_ISREG(st.st_mode):
             await PlainTextResponse("Not Found", 404)(scope, receive, send)
@@ -538,7 +545,12 @@ class FileResponse(Response):
         if status == 200:
             headers.append((b"accept-ranges", b"bytes"))
             # If-Range holds the version the client has part of; another version: send it all.
-            if b"range" in asked and asked.get(b"if-range", etag) in (etag, last_modified):
+            # Only GET has ranges (RFC 9110, 14.2), and HEAD, which answers as GET would.
+            if (
+                b"range" in asked
+                and scope.get("method") in ("GET", "HEAD")
+                and asked.get(b"if-range", etag) in (etag, last_modified)
+            ):
                 try:
                     wanted = byte_range(asked[b"range"].decode("latin-1"), st.st_size)
                 except RangeNotSatisfiable:
@@ -562,6 +574,10 @@ class FileResponse(Response):
                 while left > 0 and (chunk := await run_sync(file.read, min(self.chunk_size, left))):
                     left -= len(chunk)
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if left > 0:
+                # The file shrank while it was sent: the content-length is a promise
+                # broken, and raising lets the server close the connection on it.
+                raise OSError(f"{self.path} ended {left} bytes short of its content-length")
             await send({"type": "http.response.body", "body": b""})
         if self.background is not None:
             await run_background(scope, self.background)

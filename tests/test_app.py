@@ -170,6 +170,22 @@ def test_handler_whose_first_parameter_is_a_route_param_fails_at_registration() 
     )
 
 
+def test_a_positional_only_path_parameter_is_refused_at_registration() -> None:
+    # Path parameters are passed by name: `uid, /` would fail on every request.
+    app = App()
+    with pytest.raises(InvalidHandler, match="is positional-only; path parameters are passed"):
+
+        @app.get("/u/{uid}")
+        async def u(request: Request, uid: str, /) -> str:
+            return uid
+
+    @app.get("/v/{uid}")
+    async def v(request: Request, /, uid: str) -> str:  # only the request positional-only
+        return uid
+
+    assert call(app, "GET", "/v/7").text == "7"
+
+
 def test_sync_handlers_run_in_a_thread() -> None:
     app = App()
     loop_thread = threading.get_ident()

@@ -1,6 +1,9 @@
 """Headers, query parameters, state, URL and uploads: one rule per test, in tables."""
 
 import asyncio
+import copy
+import pickle
+from decimal import Decimal
 
 import pytest
 
@@ -50,26 +53,38 @@ def test_headers_missing_key() -> None:
         (
             "X-A",
             "1\r\nSet-Cookie: evil=1",
-            "header 'X-A' has a CR, LF or NUL in its value '1\\r\\nSet-Cookie: evil=1'; "
-            "remove the line break (header injection)",
+            "header 'X-A' has a CR, LF, NUL or other control character in its value "
+            "'1\\r\\nSet-Cookie: evil=1'; remove it (a line break would inject a header)",
         ),
         (
             "X-A",
             "1\n",
-            "header 'X-A' has a CR, LF or NUL in its value '1\\n'; "
-            "remove the line break (header injection)",
+            "header 'X-A' has a CR, LF, NUL or other control character in its value "
+            "'1\\n'; remove it (a line break would inject a header)",
         ),
         (
             "X-A\r\nB",
             "1",
-            "invalid header name 'X-A\\r\\nB': it must be a non-empty token without "
-            "spaces, colons, CR, LF or NUL",
+            "invalid header name 'X-A\\r\\nB': it must be a non-empty token (letters, "
+            "digits and !#$%&'*+-.^_`|~; no spaces, colons or control characters)",
         ),
         (
             "",
             "1",
-            "invalid header name '': it must be a non-empty token without "
-            "spaces, colons, CR, LF or NUL",
+            "invalid header name '': it must be a non-empty token (letters, "
+            "digits and !#$%&'*+-.^_`|~; no spaces, colons or control characters)",
+        ),
+        (
+            "X(A)",
+            "1",
+            "invalid header name 'X(A)': it must be a non-empty token (letters, "
+            "digits and !#$%&'*+-.^_`|~; no spaces, colons or control characters)",
+        ),
+        (
+            "X-A",
+            "a\x0bb\x7f",
+            "header 'X-A' has a CR, LF, NUL or other control character in its value "
+            "'a\\x0bb\\x7f'; remove it (a line break would inject a header)",
         ),
         (
             "X-A",
@@ -159,6 +174,11 @@ def test_query_params_typed_access(query: bytes, call: object, expected: object)
             "query parameter 'n' must be int, got 'x'",
         ),
         (b"", lambda q: q["page"], "missing query parameter 'page'"),
+        (  # Decimal raises InvalidOperation, an ArithmeticError, not a ValueError
+            b"price=abc",
+            lambda q: q.get("price", type=Decimal),
+            "query parameter 'price' must be Decimal, got 'abc'",
+        ),
     ],
 )
 def test_query_params_bad_values_are_400(query: bytes, call: object, message: str) -> None:
@@ -286,3 +306,22 @@ def test_upload_file_spools_and_reads_back() -> None:
         return data, upload.size
 
     assert asyncio.run(roundtrip()) == (b"x" * 10, 10)
+
+
+def test_headers_values_and_names_no_header_can_have() -> None:
+    headers = Headers([(b"x", b"a"), (b"x", b"b")])
+    assert headers.values() == ["a", "b"]  # as items(): repeated names included
+    assert ("€" in headers, headers.get("€"), headers.getlist("€")) == (False, None, [])
+
+
+def test_state_copies_and_pickles() -> None:
+    state = State({"db": "pool", "tags": ["a"]})
+    shallow, deep = copy.copy(state), copy.deepcopy(state)
+    shallow.user = "ada"  # its own dict: the original does not see it
+    assert ("user" in state._state, deep.tags is not state.tags) == (False, True)
+    assert pickle.loads(pickle.dumps(state))._state == {"db": "pool", "tags": ["a"]}
+
+
+def test_url_of_an_ipv6_server_brackets_the_address() -> None:
+    url = URL.from_scope({"server": ("::1", 8000), "headers": [], "raw_path": b"/x"})
+    assert (url, url.hostname, url.port) == ("http://[::1]:8000/x", "::1", 8000)

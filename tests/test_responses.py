@@ -4,6 +4,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -372,6 +373,52 @@ def test_file_response_missing_file_is_404(tmp_path: Path) -> None:
     reply = fetch(FileResponse(tmp_path / "missing.txt"))
     assert reply.status_code == 404
     assert reply.content == b"Not Found"
+
+
+@pytest.mark.parametrize("name", ["data.txt/x", "n" * 300])
+def test_file_response_path_no_file_can_have_is_404(text_file: Path, name: str) -> None:
+    # data.txt/x: NotADirectoryError; 300 characters: ENAMETOOLONG. Not a 500 either way.
+    path = text_file.parent / name.replace("data.txt", text_file.name)
+    assert fetch(FileResponse(path)).status_code == 404
+
+
+def test_file_response_range_too_long_to_read_sends_the_whole_file(text_file: Path) -> None:
+    reply = fetch(FileResponse(text_file), headers={"range": "bytes=0-" + "9" * 5000})
+    assert (reply.status_code, len(reply.content)) == (200, text_file.stat().st_size)
+
+
+def test_file_response_ranges_only_for_get_and_head(text_file: Path) -> None:
+    reply = fetch(FileResponse(text_file), method="POST", headers={"range": "bytes=0-9"})
+    assert (reply.status_code, len(reply.content)) == (200, text_file.stat().st_size)
+
+
+def test_file_response_of_a_file_that_shrinks_while_sent_raises(tmp_path: Path) -> None:
+    # Its content-length is sent first: ending early would be a silent short body.
+    path = tmp_path / "log.txt"
+    path.write_bytes(b"x" * 200_000)
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+        if message.get("more_body"):
+            path.write_bytes(b"x" * 10)  # truncated under the sender's feet
+
+    async def receive() -> Any:
+        return {"type": "http.request"}
+
+    scope = {"type": "http", "method": "GET", "headers": []}
+    with pytest.raises(OSError, match="bytes short of its content-length"):
+        asyncio.run(FileResponse(path)(scope, receive, send))
+
+
+def test_redirect_has_one_location_its_url() -> None:
+    response = RedirectResponse("/new", headers={"Location": "/old"})
+    assert response.headers.getlist("location") == ["/new"]
+
+
+def test_media_type_is_validated_like_any_header() -> None:
+    with pytest.raises(InvalidHeader):
+        Response("x", media_type="text/html\r\nSet-Cookie: a=b")
 
 
 def test_response_background_runs_after_body_without_an_app() -> None:

@@ -152,10 +152,12 @@ def cmd_tree(args: argparse.Namespace) -> int:
             raise CLIError(f"cannot write {args.output!r}: {error.strerror}") from None
         print(f"wrote {path}")
         return 0
+    # Explained first: a path the router cannot read fails before the tree is printed.
+    explanation = router.explain(*lookup) if lookup else None
     print(router)
-    if lookup:
+    if explanation is not None:
         print()
-        print(router.explain(*lookup))
+        print(explanation)
     return 0
 
 
@@ -223,7 +225,7 @@ def _parse_request_line(text: str) -> tuple[str, str]:
         parts.insert(0, "GET")
     if len(parts) != 2 or not parts[1].startswith("/"):
         raise CLIError(f"--highlight takes 'METHOD /path', like 'GET /users/42'; got {text!r}")
-    return _method(parts[0]), parts[1]
+    return _method(parts[0]), parts[1].partition("?")[0].partition("#")[0]  # no query
 
 
 def _header(text: str) -> tuple[str, str]:

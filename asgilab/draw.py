@@ -231,10 +231,16 @@ def _node_attrs(node: ViewNode) -> dict[str, str]:
 
 
 def _dot_text(lines: Iterable[str]) -> str:
-    """Lines as one DOT label: backslashes kept literal, never read as an HTML label."""
+    """Lines as one DOT label or tooltip, shown exactly as written.
+
+    Graphviz reads entities in such text (``&#65;`` is ``A``), backslash codes (``\\N``
+    is the node's name) and ``<...>`` as an HTML label: ``&`` goes in as ``&amp;``, a
+    backslash doubled, and ``nohtml`` keeps ``<`` plain.
+    """
     import graphviz
 
-    return graphviz.nohtml("\\n".join(line.replace("\\", "\\\\") for line in lines))  # type: ignore[no-any-return]
+    escaped = (line.replace("&", "&amp;").replace("\\", "\\\\") for line in lines)
+    return graphviz.nohtml("\\n".join(escaped))  # type: ignore[no-any-return]
 
 
 def _router_of(target: Any) -> _RouterLike:
@@ -259,7 +265,9 @@ def _parse_highlight(highlight: str, what: str = "highlight") -> tuple[str, str]
             "(a method, a space, a path starting with '/')"
         )
     method, path = found.groups()
-    return (method or "GET").upper(), path
+    # A request line may carry a query ("/users/42?x=1", as a trace shows it): the router
+    # never sees it, so neither does the lookup.
+    return (method or "GET").upper(), path.partition("?")[0].partition("#")[0]
 
 
 def draw_steps(routes: Any, *, engine: str | None = None) -> list[Drawing]:
@@ -279,6 +287,8 @@ def draw_steps(routes: Any, *, engine: str | None = None) -> list[Drawing]:
     """
     from .router import Route, Router  # here: asgilab.router imports nothing of the drawing
 
+    if isinstance(routes, str):
+        routes = [routes]  # one route, not its characters one by one
     source = getattr(routes, "router", routes)
     fresh = Router()
     if isinstance(source, Router):

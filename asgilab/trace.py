@@ -72,16 +72,22 @@ class TraceEvent:
 class Trace:
     """The scope and every message of one ASGI exchange, in order, with time offsets.
 
-    ``scope`` is a shallow copy of what the app was given, taken before the app
-    could change it. ``error`` is the ``repr`` of the exception the app raised, if
-    any; ``duration`` is the time from the call to the app's return, in seconds.
+    ``scope`` is a copy of what the app was given, taken before the app could change
+    it (its headers list and state dict copied too). ``error`` is the ``repr`` of the
+    exception the app raised, if any; ``duration`` is the time from the call to the
+    app's return, in seconds.
     """
 
     __slots__ = ("_given", "duration", "error", "events", "scope")
 
     def __init__(self, scope: Scope) -> None:
         self._given = scope  # what the app gets (and may add to, e.g. path_params)
-        self.scope: Scope = dict(scope)  # what the server sent
+        # What the server sent, kept as sent: the app may append to the headers list or
+        # fill the state dict in place, which a shallow copy would show as sent.
+        self.scope: Scope = {
+            key: list(value) if key == "headers" else dict(value) if key == "state" else value
+            for key, value in scope.items()
+        }
         self.events: list[TraceEvent] = []
         self.error: str | None = None
         self.duration: float | None = None

@@ -121,6 +121,12 @@ def test_tree_highlight(workdir: Path, cliapp: ModuleType) -> None:
     assert result.stdout == f"{cliapp.router}\n\n{explanation}\n"
 
 
+def test_tree_highlight_of_a_path_the_router_cannot_read_prints_no_tree(workdir: Path) -> None:
+    result = asgilab("tree", "cliapp:router", "--highlight", "GET /users/%ZZ", cwd=workdir)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "%ZZ" in result.stderr
+
+
 def test_tree_picture(workdir: Path, tmp_path: Path) -> None:
     output = tmp_path / "tree.svg"
     args = ("tree", "cliapp:router", "--highlight", "GET /users/42", "-o", str(output))

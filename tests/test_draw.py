@@ -307,6 +307,27 @@ def test_labels_are_quoted_literally() -> None:
     assert dot_nodes(source)["n1"].startswith('label="<b>\\"x\\"\\\\n\\nGET odd" ')
 
 
+def test_labels_show_entities_and_backslash_codes_as_written() -> None:
+    # Graphviz would show &#65; as A, and \\N as the node's name.
+    router = Router()
+    for number, path in enumerate(("/&#65;", "/&amp;&", "/\\N\\G")):
+        router.add(path, lambda request: None, name=f"r{number}")
+    texts = svg_texts(draw(router).svg())
+    assert {"&amp;#65;", "&amp;amp;&amp;", "\\N\\G"} <= set(texts)
+
+
+def test_a_highlight_with_a_query_string_looks_up_the_path_alone() -> None:
+    router = Router()
+    router.add("/users/{id:int}", lambda request: None, name="user")
+    caption = draw(router, highlight="GET /users/42?x=1#top").view.caption
+    assert caption == "GET /users/42 → /users/{id:int} (user) {'id': 42}"
+
+
+def test_draw_steps_of_one_route_given_as_a_string() -> None:
+    pictures = draw_steps("/users")
+    assert [p.view.caption for p in pictures] == ["step 1/1: GET /users"]
+
+
 def test_draw_takes_an_app_or_a_router() -> None:
     router = FakeRouter(hand_made()["root"])
     app = type("App", (), {"router": router})()

@@ -108,6 +108,21 @@ def test_trace_of_a_streamed_post() -> None:
     ]
 
 
+def test_the_scope_is_kept_as_the_server_sent_it() -> None:
+    # An app may append to the headers list and fill the state in place.
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["headers"].append((b"x-added-by-app", b"1"))
+        scope["state"]["user"] = "ada"
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    client = Client(app, lifespan="off")
+    client.get("/")
+    assert client.trace is not None
+    assert (b"x-added-by-app", b"1") not in client.trace.scope["headers"]
+    assert client.trace.scope["state"] == {}
+
+
 def test_messages_are_copied_so_the_app_cannot_rewrite_history() -> None:
     async def reuse(scope: Scope, receive: Receive, send: Send) -> None:
         message = {"type": "http.response.start", "status": 200, "headers": []}

@@ -408,7 +408,12 @@ class App:
                 else:  # a plain def may block (log to a file, look something up): not on the loop
                     result = await run_sync(handler, request, exc)
                 name = getattr(handler, "__qualname__", repr(handler))
-                return to_response(result, name)
+                response = to_response(result, name)
+                if isinstance(exc, HTTPException) and _closes(exc) and not _closes(response):
+                    # A 413 stops reading the body by closing the connection: a handler
+                    # that shapes the answer must not reopen an unbounded read.
+                    response.raw_headers.append((b"connection", b"close"))
+                return response
             except Exception as handler_exc:
                 logger.exception("exception handler %r itself failed", handler)
                 exc = handler_exc
@@ -428,6 +433,15 @@ class App:
     def __repr__(self) -> str:
         layers = [repr(m) for m in self.user_middleware]
         return f"App(routes={len(self.router.routes)}, middleware={layers}, debug={self.debug})"
+
+
+def _closes(answer: HTTPException | Response) -> bool:
+    """Whether this error or response says ``connection: close``."""
+    if isinstance(answer, HTTPException):
+        return any(
+            k.lower() == "connection" and v.lower() == "close" for k, v in answer.headers.items()
+        )
+    return (b"connection", b"close") in answer.raw_headers
 
 
 class _PastMiddleware:

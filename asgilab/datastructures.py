@@ -108,6 +108,21 @@ def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
         ) from None
 
 
+# A Host header: a name or an IPv4 address (unreserved and sub-delims, RFC 3986), or an
+# IPv6 address in brackets; then an optional port.
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::([0-9]{1,5}))?")
+
+
+def _valid_host(host: str) -> bool:
+    """Whether a client's ``Host`` is an authority a URL can hold (a port up to 65535).
+
+    >>> [_valid_host(h) for h in ("example.com:8000", "[::1]:80", "a/b?", "a:99999", "[zz]")]
+    [True, True, False, False, False]
+    """
+    found = _HOST.fullmatch(host)
+    return found is not None and int(found[1] or 0) <= 65535
+
+
 def _header_key(key: str) -> bytes:
     try:
         return key.lower().encode("latin-1")
@@ -458,6 +473,10 @@ class URL(str):
             if name == b"host":
                 host = value.decode("latin-1")
                 break
+        if host is not None and not _valid_host(host):
+            # The client wrote it: "evil.example/x?" would move the path, "a:99999" make
+            # url.port raise. Such a Host names no authority; use the server's address.
+            host = None
         if host is None:
             server = scope.get("server")
             if server is None:

@@ -230,7 +230,10 @@ class Request:
         limit = self.max_body_size
         if limit is None:
             return
-        for name, value in self.scope["headers"]:
+        headers = self.scope["headers"]
+        if any(name == b"transfer-encoding" for name, _ in headers):
+            return  # chunked framing overrides content-length (RFC 9112, 6.3)
+        for name, value in headers:
             if name == b"content-length":
                 try:
                     declared = int(value)

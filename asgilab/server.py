@@ -19,6 +19,7 @@ stop it cleanly.
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
 import time
@@ -95,10 +96,19 @@ class Server:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Ask uvicorn to shut down (in-flight requests finish, lifespan shutdown runs) and wait."""
+        """Shut down and wait: requests in flight get ``timeout`` seconds to finish, then
+        the lifespan shutdown runs (draining background work).
+
+        A request still running at ``timeout`` is cancelled by uvicorn, which then runs
+        the lifespan shutdown anyway; forcing it out instead would skip the shutdown, and
+        with it the app's cleanup. Force is the last resort, for a shutdown that hangs.
+        """
+        config = self._server.config
+        if config.timeout_graceful_shutdown is None:
+            config.timeout_graceful_shutdown = math.ceil(timeout)  # uvicorn takes whole seconds
         self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._thread.join(2 * timeout)  # the requests, then the lifespan shutdown
             if self._thread.is_alive():
                 self._server.force_exit = True
                 self._thread.join(timeout)

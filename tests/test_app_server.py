@@ -1,6 +1,7 @@
 """What only a real server shows: the App under uvicorn on a loopback port (streaming,
 client disconnects, lifespan, large bodies, keep-alive)."""
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -132,6 +133,54 @@ def test_declared_body_too_large_is_413_before_reading_it() -> None:
     assert b"connection: close" in head.lower()
     assert body == b"request body larger than the limit of 1000 bytes"
     assert read == []
+
+
+def test_a_413_shaped_by_an_exception_handler_still_closes_the_connection() -> None:
+    # Closing is what stops the server reading the rest of an oversized body.
+    app = App(max_body_size=1000)
+
+    @app.exception_handler(413)
+    async def too_large(request: Request, exc: Exception) -> Response:
+        return Response('{"error": "too large"}', 413, media_type="application/json")
+
+    @app.post("/upload")
+    async def upload(request: Request) -> str:
+        return str(len(await request.body()))
+
+    with serve(app) as server:
+        reply = raw_exchange(
+            server.url,
+            b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5000000\r\n\r\n0123456789",
+        )
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ") and body == b'{"error": "too large"}'
+    assert b"connection: close" in head.lower()
+
+
+def test_stop_runs_the_lifespan_shutdown_after_cancelling_a_late_request() -> None:
+    cleaned: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: App) -> AsyncIterator[None]:
+        yield
+        cleaned.append("pool closed")
+
+    app = App(lifespan=lifespan)
+    started = threading.Event()
+
+    @app.get("/slow")
+    async def slow(request: Request) -> str:
+        started.set()
+        await asyncio.sleep(30)
+        return "late"
+
+    server = serve(app).start()
+    request = threading.Thread(target=lambda: httpx.get(f"{server.url}/slow", timeout=60))
+    request.start()
+    assert started.wait(10)
+    server.stop(timeout=1)  # the request is cancelled at 1 s; the shutdown still runs
+    request.join(10)
+    assert cleaned == ["pool closed"]
 
 
 def test_streamed_body_too_large_is_413() -> None:

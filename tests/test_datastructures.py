@@ -325,3 +325,16 @@ def test_state_copies_and_pickles() -> None:
 def test_url_of_an_ipv6_server_brackets_the_address() -> None:
     url = URL.from_scope({"server": ("::1", 8000), "headers": [], "raw_path": b"/x"})
     assert (url, url.hostname, url.port) == ("http://[::1]:8000/x", "::1", 8000)
+
+
+@pytest.mark.parametrize("host", ["evil.example/x?", "t#frag", "a:99999", "[zz]", "[::1"])
+def test_url_ignores_a_host_header_no_url_can_hold(host: str) -> None:
+    # The client writes Host: it must neither move the path nor make url.port raise.
+    scope = {
+        "headers": [(b"host", host.encode())],
+        "server": ("10.0.0.1", 8000),
+        "raw_path": b"/u",
+        "query_string": b"k=v",
+    }
+    url = URL.from_scope(scope)
+    assert (url, url.path, url.query, url.port) == ("http://10.0.0.1:8000/u?k=v", "/u", "k=v", 8000)

@@ -337,3 +337,13 @@ def test_cookies_set_by_set_cookie_read_back_whole() -> None:
     # What a browser sends back: each cookie's name=value, the attributes left out.
     sent = [v.split("; ")[0] for k, v in response.headers.items() if k == "set-cookie"]
     assert parse_cookies("; ".join(sent)) == values
+
+
+def test_a_chunked_body_is_not_judged_by_a_content_length_beside_it() -> None:
+    # Chunked framing overrides content-length (RFC 9112, 6.3); h11 passes both on.
+    request, _ = make(
+        [b"abc"],
+        headers=[(b"content-length", b"5000"), (b"transfer-encoding", b"chunked")],
+        max_body_size=10,
+    )
+    assert run(request.body()) == b"abc"

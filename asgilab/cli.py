@@ -21,6 +21,7 @@ Imports stay light: graphviz is loaded only for ``tree -o``, uvicorn only for ``
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import re
@@ -124,9 +125,9 @@ def cmd_routes(args: argparse.Namespace) -> int:
     router = _router_of(args.app, load_app(args.app))
     rows = [("METHODS", "PATH", "NAME", "ENDPOINT")]
     for route in router.routes:
-        endpoint = route.endpoint
-        where = f"{getattr(endpoint, '__module__', '?')}.{getattr(endpoint, '__qualname__', '?')}"
-        rows.append((",".join(sorted(route.methods)), route.path, route.name or "-", where))
+        rows.append(
+            (",".join(sorted(route.methods)), route.path, route.name or "?", _where(route.endpoint))
+        )
     if len(rows) == 1:
         print(f"{args.app} has no routes")
         return 0
@@ -216,6 +217,14 @@ def _method(text: str) -> str:
     if method not in METHODS:
         raise CLIError(f"unknown method {text!r} (known: {', '.join(METHODS)})")
     return method
+
+
+def _where(endpoint: Any) -> str:
+    """``module.qualname`` of a handler: a partial's function, an object's class."""
+    while isinstance(endpoint, functools.partial):
+        endpoint = endpoint.func
+    named = endpoint if hasattr(endpoint, "__qualname__") else type(endpoint)
+    return f"{getattr(named, '__module__', '?')}.{named.__qualname__}"
 
 
 def _parse_request_line(text: str) -> tuple[str, str]:

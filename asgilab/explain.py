@@ -160,7 +160,7 @@ def tree_text(root: Node) -> str:
         children = node.children
         for index, child in enumerate(children):
             last = index == len(children) - 1
-            routes = ", ".join(f"{m} {r.name}" for m, r in sorted(child.routes.items()))
+            routes = ", ".join(f"{m} {r.name or '?'}" for m, r in sorted(child.routes.items()))
             lines.append(
                 f"{indent}{'└── ' if last else '├── '}/{child.label}"
                 + (f"  {routes}" if routes else "")

@@ -296,3 +296,16 @@ def test_serve(workdir: Path) -> None:
     assert "Finished server process" in output
     assert f"Uvicorn running on http://127.0.0.1:{port}" in output
     assert '"POST / HTTP/1.1" 201' in output
+
+
+def test_routes_names_a_partial_by_its_function_and_an_object_by_its_class() -> None:
+    import functools
+
+    from asgilab.cli import _where
+
+    class Handler:
+        async def __call__(self, request: object) -> str:
+            return "ok"
+
+    assert _where(functools.partial(test_tree, Path())) == f"{__name__}.test_tree"
+    assert _where(Handler()).endswith(".Handler")

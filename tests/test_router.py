@@ -801,3 +801,11 @@ def test_the_literal_check_refuses_only_what_the_regex_refuses(parts: list[str],
         assert segment.parse(text) is None
     else:
         assert segment._literals_fit(text)
+
+
+def test_a_route_without_a_name_shows_as_a_question_mark() -> None:
+    import functools
+
+    router = Router()
+    router.add("/part", functools.partial(endpoint("x")))  # a partial has no __name__
+    assert str(router).splitlines()[1] == "└── /part  GET ?"

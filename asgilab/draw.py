@@ -159,6 +159,9 @@ class Drawing:
         nodes = [node for node in self.view.nodes if node.kind != "summary"]
         routes = sum(len(node.routes) for node in nodes)
         text = f"{count(len(nodes), 'node')}, {count(routes, 'route')}"
+        folded = len(self.view.nodes) - len(nodes)
+        if folded:  # max_nodes cut the tree: the counts are of what is shown
+            text += f" shown, the rest in {count(folded, 'folded group')}"
         if self.view.caption:
             text += f"; {self.view.caption}"
         return f"<Drawing: {text}>"

@@ -182,6 +182,10 @@ def tree_view(
     for parent_id, (priority, children) in cut.items():
         hidden = [n for child in children for n in _walk(child) if id(n) in keep]
         routes = sum(len({id(r) for r in n.routes.values()}) for n in hidden)
+        # A lookup that went into the hidden part shows on the summary, as strongly as
+        # it touched any node there: a match folded away is still seen to be a match.
+        touched = [states[id(n)] for n in hidden if id(n) in states]
+        state = max(touched, key=HIGHLIGHT_STATES.index) if touched else None
         summary_id = f"{parent_id}_more"
         nodes.append(
             ViewNode(
@@ -190,9 +194,10 @@ def tree_view(
                 text=f"+{count(len(hidden), 'more node')}",
                 path="",
                 routes=(count(routes, "route"),) if routes else (),
+                state=state,
             )
         )
-        edges.append(ViewEdge(parent_id, summary_id, priority))
+        edges.append(ViewEdge(parent_id, summary_id, priority, state))
     return TreeView(tuple(nodes), tuple(edges), caption)
 
 
@@ -310,10 +315,17 @@ def _lookup_marks(explanation: Any) -> tuple[dict[int, str], dict[int, list[int]
     if explanation is None:
         return states, steps, None
     failed = None
+    entered: set[int] = set()
+    # A node the walk entered and then rejected although routes end there: the path ended
+    # on it, but not one of its methods fits (the App's 405). That is where it failed.
+    wrong_method = None
     for number, step in enumerate(explanation.steps, start=1):
         steps.setdefault(id(step.node), []).append(number)
         if step.action == "enter":
             failed = step.node
+            entered.add(id(step.node))
+        elif step.action == "reject" and id(step.node) in entered and step.node.routes:
+            wrong_method = step.node
         state = _ACTION_STATES.get(step.action)
         # The router reports a miss once, at the root, after backtracking all the way; the
         # useful place to show is where the walk got to last: the last node it entered.
@@ -324,6 +336,7 @@ def _lookup_marks(explanation: Any) -> tuple[dict[int, str], dict[int, list[int]
             states[id(step.node)] = state
     if explanation.match is not None:
         return states, steps, None
+    failed = wrong_method or failed
     if failed is None:  # not even the root was entered (a path without a leading '/')
         failed = next((step.node for step in explanation.steps), None)
     if failed is not None:

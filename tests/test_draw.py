@@ -323,6 +323,33 @@ def test_a_highlight_with_a_query_string_looks_up_the_path_alone() -> None:
     assert caption == "GET /users/42 → /users/{id:int} (user) {'id': 42}"
 
 
+def test_a_method_that_does_not_fit_is_shown_where_the_path_ended() -> None:
+    # The App answers 405 here: /users/events has a POST route. The walk went on to try
+    # {name} (no route there at all), which is not where the request failed.
+    router = Router()
+    router.add("/users/{id:int}", lambda request: None, name="user")
+    router.add("/users/{name}/x", lambda request: None, name="x")
+    router.add("/users/events", lambda request: None, name="events", methods=["POST"])
+    view = draw(router, highlight="GET /users/events").view
+    assert view.caption == (
+        "GET /users/events → no match; stopped at /users/events: "
+        "path ends here; no GET route (methods: POST)"
+    )
+    assert [n.text for n in view.nodes if n.state == "missed"] == ["events"]
+
+
+def test_a_lookup_into_the_nodes_max_nodes_folds_shows_on_their_summary() -> None:
+    router = Router()
+    for number in range(10):
+        router.add(f"/r{number}/{{x}}", lambda request: None, name=f"n{number}")
+    picture = draw(router, highlight="GET /r9/zz", max_nodes=5)
+    summaries = [node for node in picture.view.nodes if node.kind == "summary"]
+    assert [node.state for node in summaries] == ["matched", None, None, None, None]
+    assert repr(picture).startswith(
+        "<Drawing: 5 nodes, 0 routes shown, the rest in 5 folded groups;"
+    )
+
+
 def test_draw_steps_of_one_route_given_as_a_string() -> None:
     pictures = draw_steps("/users")
     assert [p.view.caption for p in pictures] == ["step 1/1: GET /users"]

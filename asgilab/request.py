@@ -230,17 +230,19 @@ class Request:
         limit = self.max_body_size
         if limit is None:
             return
-        headers = self.scope["headers"]
-        if any(name == b"transfer-encoding" for name, _ in headers):
-            return  # chunked framing overrides content-length (RFC 9112, 6.3)
-        for name, value in headers:
+        length = None
+        for name, value in self.scope["headers"]:
             if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    raise HTTPException(400, "content-length is not a number") from None
-                if declared > limit:
-                    raise _too_large(limit)
+                length = value
+            elif name == b"transfer-encoding":
+                return  # chunked framing overrides content-length (RFC 9112, 6.3)
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                raise HTTPException(400, "content-length is not a number") from None
+            if declared > limit:
+                raise _too_large(limit)
 
     def _chunk_of(self, message: Message) -> bytes:
         """The body bytes one ``receive()`` message carries; 413 once past the limit.

@@ -481,6 +481,21 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None:
 _FILE_CONDITIONS = frozenset({b"if-none-match", b"if-range", b"range"})
 
 
+def _attachment(filename: str) -> str:
+    """``Content-Disposition`` for a download named ``filename`` (RFC 6266).
+
+    Plain ASCII goes in quotes, as every client reads it; anything else in RFC 8187's
+    ``filename*``, where only its attr-chars stay unescaped (not ``/``, which ``quote``
+    would keep).
+
+    >>> _attachment("report.pdf"), _attachment("résumé/1.txt")
+    ('attachment; filename="report.pdf"', "attachment; filename*=utf-8''r%C3%A9sum%C3%A9%2F1.txt")
+    """
+    if filename.isascii() and filename.isprintable() and not any(c in filename for c in '"\\'):
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename*=utf-8''{quote(filename, safe='!#$&+^`|~')}"
+
+
 class FileResponse(Response):
     """A file sent in chunks, with its type, size, ``last-modified`` and ``etag``.
 
@@ -513,9 +528,7 @@ class FileResponse(Response):
         # A caller's content-length cannot be right for every range: the file's is sent.
         self.raw_headers = [(n, v) for n, v in self.raw_headers if n != b"content-length"]
         if filename is not None:
-            self.raw_headers.append(
-                (b"content-disposition", f"attachment; filename*=utf-8''{quote(filename)}".encode())
-            )
+            self.raw_headers.append((b"content-disposition", _attachment(filename).encode()))
 
     @staticmethod
     def _validators(st: os.stat_result) -> tuple[bytes, bytes]:

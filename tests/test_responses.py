@@ -300,11 +300,18 @@ def test_file_response_if_none_match_of_another_version_sends_the_file(text_file
     assert (reply.status_code, len(reply.content)) == (200, text_file.stat().st_size)
 
 
-def test_file_response_download_name(text_file: Path) -> None:
-    reply = fetch(FileResponse(text_file, filename="résumé.txt"))
-    assert reply.headers["content-disposition"] == (
-        "attachment; filename*=utf-8''r%C3%A9sum%C3%A9.txt"
-    )
+@pytest.mark.parametrize(
+    ("filename", "disposition"),
+    [
+        ("résumé.txt", "attachment; filename*=utf-8''r%C3%A9sum%C3%A9.txt"),
+        ("report 2024.pdf", 'attachment; filename="report 2024.pdf"'),
+        # RFC 8187: '/' is no attr-char, so it is escaped; so is a quote.
+        ('a/"b".txt', "attachment; filename*=utf-8''a%2F%22b%22.txt"),
+    ],
+)
+def test_file_response_download_name(text_file: Path, filename: str, disposition: str) -> None:
+    reply = fetch(FileResponse(text_file, filename=filename))
+    assert reply.headers["content-disposition"] == disposition
 
 
 @pytest.mark.parametrize(

@@ -580,6 +580,7 @@ def test_invalid_json_is_400() -> None:
         (b"NaN", "NaN is not a JSON value"),
         (b'{"x": [-Infinity]}', "-Infinity is not a JSON value"),
         (b"1" * 5000, "a number has too many digits"),
+        (b"[1e309]", "1e309 is too large for a float"),  # found by the fuzzer
     ],
 )
 def test_json_python_reads_but_json_lacks_is_400(body: bytes, reason: str) -> None:

@@ -28,6 +28,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from .errors import excerpt
+
 __all__ = [
     "BUILTIN_CONVERTERS",
     "FLOAT",
@@ -36,6 +38,7 @@ __all__ = [
     "STR",
     "UUID",
     "Converter",
+    "finite_float",
 ]
 
 # Priority ranks: lower is tried first at a given position in the tree. The more a
@@ -48,11 +51,12 @@ RANK_STR = 3
 RANK_PATH = 4
 
 
-def _finite_float(text: str) -> float:
-    # Digits alone can still overflow a float ("1" * 400 is inf), which JSON cannot carry.
+def finite_float(text: str) -> float:
+    """``float(text)``, refusing what overflows to inf (``"1" * 400``, ``1e309``) with
+    ``ValueError``: JSON cannot carry inf, so neither a path value nor a request body may."""
     value = float(text)
     if math.isinf(value):
-        raise ValueError(f"{text[:20]}... is too large for a float")
+        raise ValueError(f"{excerpt(text)} is too large for a float")
     return value
 
 
@@ -122,7 +126,7 @@ class _IntConverter(Converter):
 
 INT = _IntConverter("int", r"[0-9]+", parse=int, rank=RANK_INT)
 FLOAT = Converter(
-    "float", r"[0-9]+(?:\.[0-9]+)?", parse=_finite_float, format=_format_float, rank=RANK_FLOAT
+    "float", r"[0-9]+(?:\.[0-9]+)?", parse=finite_float, format=_format_float, rank=RANK_FLOAT
 )
 UUID = Converter(
     "uuid",

@@ -24,15 +24,15 @@ read, and a body that grows past it answers 413 without reading the rest.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from .background import BackgroundTasks
+from .converters import finite_float
 from .datastructures import URL, Address, FormData, Headers, QueryParams, State, UploadFile
-from .errors import AsgilabError, HTTPException, excerpt
+from .errors import AsgilabError, HTTPException
 from .types import Message, Receive, Scope
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "BodyConsumed", "Request", "parse_cookies"]
@@ -51,10 +51,10 @@ def _refuse_constant(constant: str) -> Any:
 
 def _finite_float(text: str) -> float:
     # JSON allows 1e309, which overflows a float to inf: as unsendable as Infinity.
-    value = float(text)
-    if math.isinf(value):
-        raise _NotJSON(f"{excerpt(text)} is too large for a float")
-    return value
+    try:
+        return finite_float(text)
+    except ValueError as exc:
+        raise _NotJSON(str(exc)) from None
 
 
 _json_decoder = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)

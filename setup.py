@@ -1,9 +1,9 @@
-"""The one thing pyproject.toml cannot declare: the router's C extensions, when asked for.
+"""The one thing pyproject.toml cannot declare: the hot path's C extensions, when asked for.
 
 With ``ASGILAB_MYPYC=1`` the wheel carries the modules of :data:`asgilab_build.COMPILED`
 compiled by mypyc (``build_backend/asgilab_build.py`` explains the opt-in); without it,
 this is a plain setuptools build of what pyproject.toml declares. A compile that fails
-fails the build with mypyc's errors: asking for the compiled router and silently
+fails the build with mypyc's errors: asking for the compiled build and silently
 getting the interpreted one would be worse than no wheel.
 """
 

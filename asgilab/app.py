@@ -38,13 +38,14 @@ from types import EllipsisType
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_from_bytes
 
+from ._mypyc import mypyc_attr
 from .background import BackgroundRunner, is_async_callable, run_sync
 from .datastructures import strip_root_path
-from .errors import AsgilabError, HTTPException, InvalidPath
+from .errors import AsgilabError, ClientDisconnect, HTTPException, InvalidPath
 from .handlers import Handler, to_response
 from .lifespan import Lifespan, run_lifespan
 from .middleware import FunctionMiddleware, Middleware, MiddlewareFunction, build_stack
-from .request import DEFAULT_MAX_BODY_SIZE, ClientDisconnect, Request
+from .request import DEFAULT_MAX_BODY_SIZE, Request
 from .responses import PlainTextResponse, RedirectResponse, Response, render_json
 from .router import Route, Router
 from .types import ASGIApp, Message, Receive, Scope, Send
@@ -72,6 +73,7 @@ _PAST_MIDDLEWARE = "asgilab.past_middleware"
 _QUERY_SAFE = "/?&=+;%:@!$'()*,~[]"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class App:
     """An ASGI application with a router, error handling, middleware and a lifespan.
 
@@ -80,7 +82,27 @@ class App:
     ``redirect_slashes`` turns the 308 trailing-slash redirect on or off.
     ``background_limit`` caps how many background tasks run at once and
     ``shutdown_timeout`` is how long shutdown waits for them.
+
+    An App takes no attributes beyond its own (slots): the compiled build could not
+    give it more, and code that runs interpreted must run compiled. What the app's
+    handlers share (a database pool, a client) belongs in the lifespan's state.
     """
+
+    __slots__ = (
+        "_endpoints",
+        "_served",
+        "_stack",
+        "background",
+        "debug",
+        "exception_handlers",
+        "lifespan",
+        "lifespan_state",
+        "max_body_size",
+        "redirect_slashes",
+        "router",
+        "shutdown_timeout",
+        "user_middleware",
+    )
 
     def __init__(
         self,

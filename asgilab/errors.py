@@ -11,6 +11,8 @@ from http import HTTPStatus
 
 __all__ = [
     "AsgilabError",
+    "BodyConsumed",
+    "ClientDisconnect",
     "HTTPException",
     "InvalidPath",
     "InvalidPattern",
@@ -31,6 +33,14 @@ def excerpt(text: str, limit: int = 40) -> str:
 
 class AsgilabError(Exception):
     """Base class of every error raised by asgilab, so one ``except`` catches them all."""
+
+
+class BodyConsumed(AsgilabError, RuntimeError):
+    """``stream()`` was already iterated, so the body is gone (read it with ``body()`` instead)."""
+
+
+class ClientDisconnect(AsgilabError, ConnectionError):
+    """The client went away while the app was still reading the body."""
 
 
 class InvalidPattern(AsgilabError, ValueError):

@@ -33,8 +33,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import AsgilabError
-from .request import DEFAULT_MAX_BODY_SIZE, BodyConsumed, ClientDisconnect, Request
+from .errors import AsgilabError, BodyConsumed, ClientDisconnect
+from .request import DEFAULT_MAX_BODY_SIZE, Request
 from .responses import Response
 from .types import ASGIApp, Message, Receive, Scope, Send
 

@@ -29,10 +29,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+from ._mypyc import mypyc_attr
 from .background import BackgroundTasks
 from .converters import finite_float
 from .datastructures import URL, Address, FormData, Headers, QueryParams, State, UploadFile
-from .errors import AsgilabError, HTTPException
+from .errors import AsgilabError, BodyConsumed, ClientDisconnect, HTTPException
 from .types import Message, Receive, Scope
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "BodyConsumed", "Request", "parse_cookies"]
@@ -58,10 +59,6 @@ def _finite_float(text: str) -> float:
 
 
 _json_decoder = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
-
-
-class BodyConsumed(AsgilabError, RuntimeError):
-    """``stream()`` was already iterated, so the body is gone (read it with ``body()`` instead)."""
 
 
 async def _no_receive() -> Message:
@@ -94,6 +91,7 @@ def parse_cookies(header: str) -> dict[str, str]:
     return cookies
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Request:
     """One HTTP request: ``Request(scope, receive)``.
 
@@ -270,24 +268,14 @@ class Request:
                 raise _too_large(limit)
         return chunk
 
-    async def stream(self) -> AsyncIterator[bytes]:
+    def stream(self) -> AsyncIterator[bytes]:
         """The body, chunk by chunk as it arrives; can be consumed once.
 
         Past ``max_body_size`` it raises ``HTTPException(413)`` and reads no further.
-        After ``body()`` it replays the cached bytes.
+        After ``body()`` it replays the cached bytes. Nothing is read until the
+        first chunk is asked for.
         """
-        if self._body is not None:
-            if self._body:
-                yield self._body
-            return
-        self._start_reading()
-        more = True
-        while more:
-            message = await self.receive()
-            chunk = self._chunk_of(message)
-            more = message.get("more_body", False)
-            if chunk:
-                yield chunk
+        return _BodyChunks(self)
 
     async def body(self) -> bytes:
         """The whole body, read once and cached (the same limit as :meth:`stream`)."""
@@ -360,8 +348,43 @@ class Request:
         return f"Request(method={self.method!r}, path={self.path!r})"
 
 
-class ClientDisconnect(AsgilabError, ConnectionError):
-    """The client went away while the app was still reading the body."""
+class _BodyChunks:
+    """What :meth:`Request.stream` returns: the body as an async iterator.
+
+    A class where an async generator would be shorter, because mypyc, which compiles
+    this module for the fast build, cannot compile async generators. It behaves as
+    that generator would: the first ``__anext__`` claims the body, and an error
+    (413, a disconnect) ends the stream for good.
+    """
+
+    __slots__ = ("_more", "_request", "_started")
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self._started = False
+        self._more = False
+
+    def __aiter__(self) -> _BodyChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        request = self._request
+        if not self._started:
+            self._started = True
+            if request._body is not None:  # read whole already: replay the cache
+                if request._body:
+                    return request._body
+                raise StopAsyncIteration
+            request._start_reading()
+            self._more = True
+        while self._more:
+            self._more = False  # until this message says more follows
+            message = await request.receive()
+            chunk = request._chunk_of(message)
+            self._more = bool(message.get("more_body", False))
+            if chunk:
+                return chunk
+        raise StopAsyncIteration
 
 
 def _too_large(limit: int) -> HTTPException:

@@ -64,21 +64,11 @@ from types import MappingProxyType
 from typing import Any, Literal, TypeVar
 from urllib.parse import unquote_to_bytes
 
+from ._mypyc import mypyc_attr
 from .converters import BUILTIN_CONVERTERS, RANK_OTHER, Converter
 from .errors import InvalidPath, InvalidPattern, RouteConflict, URLBuildError, excerpt
 from .explain import Action, Explanation, Step, explain_lookup, tree_text
 from .patterns import Pattern, Segment, parse_pattern
-
-try:
-    # NOTE: only matters when this module is compiled with mypyc (see the performance
-    # note): it keeps Router subclassable by ordinary Python classes. Interpreted, the
-    # decorator does nothing, and mypy_extensions (which comes with mypy) is optional.
-    from mypy_extensions import mypyc_attr
-except ImportError:  # pragma: no cover
-
-    def mypyc_attr(*attrs: str, **kwattrs: object) -> Callable[[Any], Any]:  # type: ignore[misc]
-        return lambda cls: cls
-
 
 __all__ = [
     "Action",

@@ -1,6 +1,7 @@
-"""asgilab with its router compiled by mypyc: the ``ASGILAB_MYPYC=1`` wheel, unpacked aside.
+"""asgilab with its hot path compiled by mypyc: the ``ASGILAB_MYPYC=1`` wheel, unpacked aside.
 
-The router's modules (:data:`COMPILED`, listed once, in ``build_backend/asgilab_build.py``)
+The modules a request runs through (:data:`COMPILED`, listed once, in
+``build_backend/asgilab_build.py``: the App, the Request, the router and what it calls)
 are plain typed Python that mypyc compiles unchanged to C extensions, which is how
 they meet the performance issue's targets (the same lever black and mypy use).
 ``ASGILAB_MYPYC=1 pip install .`` gives users that build; the benchmarks race the
@@ -11,9 +12,10 @@ files people read and edit. Putting that directory first on ``sys.path`` (or
 ``PYTHONPATH``) makes ``import asgilab`` pick the compiled modules; without it
 everyone gets the interpreted package, which stays the default and the fallback.
 
-``<key>`` hashes the compiled sources, the two files that decide how they are built
+``<key>`` hashes the package's sources (mypyc compiles against the types of every
+module the compiled ones import), the two files that decide how they are built
 (``setup.py`` and the backend), the Python version and the mypy version, so an
-unchanged router reuses its build (pip and mypyc take ~20 s) and an edited one gets
+unchanged package reuses its build (pip and mypyc take ~30 s) and an edited one gets
 a fresh directory; the three newest are kept, older ones deleted. The other,
 interpreted modules of the copy are refreshed from the sources on every call, so
 they never go stale.
@@ -87,9 +89,14 @@ class CompiledBuildError(RuntimeError):
 
 
 def build_key() -> str:
-    """Hash of what the compiled code depends on: its sources, how they are built, Python, mypy."""
+    """Hash of what the compiled code depends on: the package, how it is built, Python, mypy.
+
+    Every module of the package counts, not only the compiled ones: mypyc compiles
+    them against the types of everything they import.
+    """
     digest = hashlib.sha256()
-    for path in (*COMPILED, "setup.py", "build_backend/asgilab_build.py"):
+    package = sorted(p.relative_to(ROOT).as_posix() for p in PACKAGE.rglob("*.py"))
+    for path in (*package, "setup.py", "build_backend/asgilab_build.py"):
         digest.update(path.encode() + b"\0" + (ROOT / path).read_bytes() + b"\0")
     digest.update(sys.version.encode())
     digest.update(_mypy_version().encode())
@@ -178,21 +185,26 @@ def _prune(builds: Path, keep: int = 3) -> None:
 
 
 def check_compiled(directory: str) -> None:
-    """Refuse a compiled copy whose child processes would import the interpreted router.
+    """Refuse a compiled copy whose child processes would import an interpreted module.
 
     The child is started as the benchmarks start theirs: ``directory`` first on
     PYTHONPATH, ahead of the interpreted package installed in site-packages.
     """
-    probe = "import asgilab.router as r; print(r.__file__)"
-    where = subprocess.run(
+    modules = [path.removesuffix(".py").replace("/", ".") for path in COMPILED]
+    probe = (
+        f"import importlib\nfor name in {modules!r}:\n"
+        "    print(importlib.import_module(name).__file__)"
+    )
+    imported = subprocess.run(
         [sys.executable, "-P", "-c", probe],
         env={**os.environ, "PYTHONPATH": directory},
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.strip()
-    if not is_compiled(where):
-        raise CompiledBuildError(f"a child imported {where}, not the compiled router")
+    ).stdout.split()
+    for where in imported:
+        if not is_compiled(where):
+            raise CompiledBuildError(f"a child imported {where}, not the compiled module")
 
 
 def race_compiled(names: list[str], missing: dict[str, str], wanted: bool) -> str | None:

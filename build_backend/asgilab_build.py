@@ -1,7 +1,7 @@
-"""asgilab's build backend: setuptools, plus an opt-in build with the router compiled by mypyc.
+"""asgilab's build backend: setuptools, plus an opt-in build with its hot path compiled by mypyc.
 
 ``pip install .`` builds the pure-Python package, exactly as setuptools alone would.
-``ASGILAB_MYPYC=1 pip install .`` builds a wheel whose router modules (:data:`COMPILED`)
+``ASGILAB_MYPYC=1 pip install .`` builds a wheel whose hot-path modules (:data:`COMPILED`)
 are C extensions compiled by mypyc from the same, unchanged source (the way black
 ships). Only that build needs mypy (which ships mypyc) and a C compiler, so the
 interpreted package stays the default, and the fallback wherever no compiler is.
@@ -38,9 +38,16 @@ __all__ = [
 
 # The environment variable that asks for the compiled build; only "1" does.
 VARIABLE = "ASGILAB_MYPYC"
-# The modules mypyc compiles, as paths from the project root: the router's hot path and
-# what it calls per request. bench/_compiled.py builds (and hashes) this very list.
-COMPILED = ("asgilab/router.py", "asgilab/patterns.py", "asgilab/converters.py")
+# The modules mypyc compiles, as paths from the project root: a request's hot path (the
+# App, its Request, the router) and what the router calls per request.
+# bench/_compiled.py builds (and hashes) this very list.
+COMPILED = (
+    "asgilab/app.py",
+    "asgilab/request.py",
+    "asgilab/router.py",
+    "asgilab/patterns.py",
+    "asgilab/converters.py",
+)
 # What the compiled build needs beyond setuptools: the lower bound of the `test` extra.
 MYPY = "mypy>=1.11"
 

@@ -104,6 +104,19 @@ def test_unsupported_return_value_is_500_and_logged(caplog: pytest.LogCaptureFix
     )
 
 
+def test_an_app_takes_no_attributes_beyond_its_own_as_the_compiled_build_cannot() -> None:
+    app = App()
+    with pytest.raises(AttributeError):
+        app.db = "a pool"  # type: ignore[attr-defined]
+
+    class MyApp(App):
+        pass
+
+    mine = MyApp()
+    mine.db = "a pool"  # type: ignore[attr-defined]  # a subclass may add its own
+    assert mine.db == "a pool"  # type: ignore[attr-defined]
+
+
 def test_path_params_passed_by_name_and_in_request() -> None:
     reply = call(APP, "GET", "/users/42")
     assert reply.status_code == 200

@@ -8,6 +8,7 @@ to a test.
 
 import doctest
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -54,6 +55,31 @@ def test_server_benchmark_runs(tmp_path: Path) -> None:
     stdout, results = run_script("serve.py", tmp_path)
     assert stdout.startswith("Under uvicorn, wrk on loopback (quick run")
     assert set(results["runs"]) == {"GET /"}
+    if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2:
+        assert "servers on CPU" in stdout
+
+
+def test_the_server_benchmark_gives_wrk_a_cpu_of_its_own_and_gives_it_back() -> None:
+    sys.path.insert(0, str(BENCH))
+    try:
+        import serve
+    finally:
+        sys.path.remove(str(BENCH))
+    cpus = serve.split_cpus()
+    if cpus is None:
+        pytest.skip("this system cannot pin a process to a CPU, or has only one")
+    assert cpus.server != cpus.load
+    before = os.sched_getaffinity(0)
+    with serve.pinned_to_load_cpu(cpus):
+        assert os.sched_getaffinity(0) == {cpus.load}
+        child = subprocess.run(
+            [sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert child.stdout.strip() == f"[{cpus.load}]", "a child (wrk) runs on the load CPU"
+    assert os.sched_getaffinity(0) == before
 
 
 def test_instruction_counts_run(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Building asgilab: the plain wheel, the wheel with its router compiled by mypyc, editable.
+"""Building asgilab: the plain wheel, the wheel with its hot path compiled by mypyc, editable.
 
 ``pip wheel .`` must stay a pure-Python build that needs no mypy. ``ASGILAB_MYPYC=1``
 turns the modules that ``build_backend/asgilab_build.py`` lists into extension
@@ -90,7 +90,7 @@ def test_the_plain_wheel_is_pure_python(plain_wheel: Path) -> None:
 
 
 @pytest.mark.slow
-def test_asgilab_mypyc_1_compiles_the_router_modules(mypyc_wheel: Path) -> None:
+def test_asgilab_mypyc_1_compiles_the_hot_path_modules(mypyc_wheel: Path) -> None:
     assert "-cp3" in mypyc_wheel.name, f"not a platform wheel: {mypyc_wheel.name}"
     in_package = {name for name in extension_modules(mypyc_wheel) if name.startswith("asgilab/")}
     assert in_package == {path.removesuffix(".py") + EXT_SUFFIX for path in asgilab_build.COMPILED}

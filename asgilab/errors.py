@@ -14,8 +14,10 @@ __all__ = [
     "BodyConsumed",
     "ClientDisconnect",
     "HTTPException",
+    "InvalidHandler",
     "InvalidPath",
     "InvalidPattern",
+    "InvalidReturn",
     "RouteConflict",
     "URLBuildError",
 ]
@@ -41,6 +43,14 @@ class BodyConsumed(AsgilabError, RuntimeError):
 
 class ClientDisconnect(AsgilabError, ConnectionError):
     """The client went away while the app was still reading the body."""
+
+
+class InvalidHandler(AsgilabError, TypeError):
+    """A handler's signature does not fit its route (it requires a parameter the path lacks)."""
+
+
+class InvalidReturn(AsgilabError, TypeError):
+    """A handler returned something the App cannot send (the client gets a 500)."""
 
 
 class InvalidPattern(AsgilabError, ValueError):

@@ -17,20 +17,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from .background import is_async_callable, run_sync
-from .errors import AsgilabError
+from .errors import InvalidHandler, InvalidReturn
 from .request import Request
 from .responses import JSONResponse, PlainTextResponse, Response
 from .router import Route
 
 __all__ = ["Handler", "InvalidHandler", "InvalidReturn", "to_response"]
-
-
-class InvalidHandler(AsgilabError, TypeError):
-    """A handler's signature does not fit its route (it requires a parameter the path lacks)."""
-
-
-class InvalidReturn(AsgilabError, TypeError):
-    """A handler returned something the App cannot send (the client gets a 500)."""
 
 
 # The parameter names of a route's path, which the router has already checked (any
@@ -176,7 +168,7 @@ def to_response(result: Any, name: str) -> Response:
     >>> to_response(42, "count")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    asgilab.handlers.InvalidReturn: handler count returned int; return a Response, dict, ...
+    asgilab.errors.InvalidReturn: handler count returned int; return a Response, dict, ...
     """
     if isinstance(result, Response):
         return result

@@ -43,6 +43,7 @@ VARIABLE = "ASGILAB_MYPYC"
 # bench/_compiled.py builds (and hashes) this very list.
 COMPILED = (
     "asgilab/app.py",
+    "asgilab/handlers.py",
     "asgilab/request.py",
     "asgilab/router.py",
     "asgilab/patterns.py",

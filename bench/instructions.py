@@ -343,7 +343,7 @@ def report(table: dict[str, dict[str, float]], names: list[str], missing: dict[s
     rows = [
         [
             label,
-            *(f"+{by[n] - by['bare']:,.0f} ({(by[n] - by['bare']) / by[n]:.1%})" for n in others),
+            *(f"{by[n] - by['bare']:+,.0f} ({(by[n] - by['bare']) / by[n]:.1%})" for n in others),
         ]
         for label, by in table.items()
     ]

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import EllipsisType
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_from_bytes
@@ -42,7 +42,7 @@ from ._mypyc import mypyc_attr
 from .background import BackgroundRunner, is_async_callable, run_sync
 from .datastructures import strip_root_path
 from .errors import AsgilabError, ClientDisconnect, HTTPException, InvalidPath
-from .handlers import Handler, to_response
+from .handlers import Handler, body_limit, to_response
 from .lifespan import Lifespan, run_lifespan
 from .middleware import FunctionMiddleware, Middleware, MiddlewareFunction, build_stack
 from .request import DEFAULT_MAX_BODY_SIZE, Request
@@ -115,9 +115,15 @@ class App:
         shutdown_timeout: float = 30.0,
         router: Router | None = None,
     ) -> None:
+        # The compiled build refuses other types at the call; these say so here too.
+        for option, value in [("debug", debug), ("redirect_slashes", redirect_slashes)]:
+            if type(value) is not bool:
+                raise TypeError(f"{option} must be True or False, not {value!r}")
+        if type(background_limit) is not int:
+            raise TypeError(f"background_limit must be a whole number, not {background_limit!r}")
         self.debug = debug
         self.lifespan = lifespan
-        self.max_body_size = max_body_size
+        self.max_body_size = body_limit(max_body_size, "max_body_size")
         self.redirect_slashes = redirect_slashes
         self.shutdown_timeout = shutdown_timeout
         self.router = router if router is not None else Router()
@@ -139,7 +145,7 @@ class App:
     def route(
         self,
         path: str,
-        methods: list[str] | None = None,
+        methods: Iterable[str] | None = None,
         *,
         name: str | None = None,
         max_body_size: int | EllipsisType | None = ...,
@@ -153,6 +159,9 @@ class App:
         route_extras = dict(extras or {})
         if max_body_size is not ...:
             route_extras["max_body_size"] = max_body_size
+        if "max_body_size" in route_extras:  # checked before the route is added, not after
+            limit = body_limit(route_extras["max_body_size"], f"max_body_size of route {path!r}")
+            route_extras["max_body_size"] = limit
 
         def decorator(func: F) -> F:
             route = self.router.add(path, func, methods=methods, name=name, extras=route_extras)

@@ -99,6 +99,11 @@ class HTTPException(AsgilabError):
     ) -> None:
         if not 100 <= status_code <= 599:
             raise ValueError(f"HTTP status codes run from 100 to 599, not {status_code}")
+        if detail is not None and not isinstance(detail, str):
+            raise TypeError(
+                f"HTTPException detail is the text of the answer, not a "
+                f"{type(detail).__name__}: send structured errors as a JSONResponse"
+            )
         if detail is None:
             detail = _phrase(status_code)
         super().__init__(status_code, detail)

@@ -22,7 +22,7 @@ from .request import Request
 from .responses import JSONResponse, PlainTextResponse, Response
 from .router import Route
 
-__all__ = ["Handler", "InvalidHandler", "InvalidReturn", "to_response"]
+__all__ = ["Handler", "InvalidHandler", "InvalidReturn", "body_limit", "to_response"]
 
 
 # The parameter names of a route's path, which the router has already checked (any
@@ -62,7 +62,10 @@ class Handler:
         self.func = func
         self.name = getattr(func, "__qualname__", repr(func))
         self.is_async = is_async_callable(func)
-        self.max_body_size = route.extras.get("max_body_size", default_max_body_size)
+        self.max_body_size = body_limit(
+            route.extras.get("max_body_size", default_max_body_size),
+            f"max_body_size of route {route.path!r}",
+        )
         # The route's one parameter, when the handler takes it positionally right
         # after the request (``async def user(request, user_id)``), else ""; see _direct.
         self.only_param = ""
@@ -158,6 +161,26 @@ class Handler:
         if self.is_async:
             return await self.func(*args, **kwargs)
         return await run_sync(self.func, *args, **kwargs)
+
+
+def body_limit(value: object, what: str) -> int | None:
+    """``value`` checked as a body limit: a whole number of bytes, or None for no limit.
+
+    Checked when a route is registered, so that ``10e6`` fails there, in both builds,
+    rather than on the route's first request (the compiled Request takes only an int).
+
+    >>> body_limit(10_000_000, "max_body_size"), body_limit(None, "max_body_size")
+    (10000000, None)
+    >>> body_limit(10e6, "max_body_size")
+    Traceback (most recent call last):
+    ...
+    TypeError: max_body_size must be a whole number of bytes or None, not 10000000.0
+    """
+    if value is None:
+        return None
+    if type(value) is not int or value < 0:  # a bool is no limit either
+        raise TypeError(f"{what} must be a whole number of bytes or None, not {value!r}")
+    return value
 
 
 def to_response(result: Any, name: str) -> Response:

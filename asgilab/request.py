@@ -151,7 +151,12 @@ class Request:
     @property
     def path_params(self) -> dict[str, Any]:
         """The route's converted parameters: ``{"user_id": 42}``."""
-        return self.scope.get("path_params", {})  # type: ignore[no-any-return]
+        params = self.scope.get("path_params")
+        if type(params) is dict:
+            return params
+        # A static route's match shares one read-only empty mapping: hand out a dict,
+        # which a handler may return or put in its JSON, as with any other route.
+        return dict(params) if params is not None else {}
 
     @property
     def root_path(self) -> str:
@@ -260,7 +265,11 @@ class Request:
         if message["type"] == "http.disconnect":
             # The client left mid-body; nobody is there to answer.
             raise ClientDisconnect("the client disconnected while sending the body")
-        chunk: bytes = message.get("body", b"")
+        chunk = message.get("body", b"")
+        if type(chunk) is not bytes:
+            # ASGI says bytes, but a middleware may buffer in a bytearray or memoryview:
+            # take any bytes-like body, as one type for the readers (and mypyc) to trust.
+            chunk = bytes(chunk)
         if chunk:
             self._received += len(chunk)
             limit = self.max_body_size
@@ -357,17 +366,34 @@ class _BodyChunks:
     (413, a disconnect) ends the stream for good.
     """
 
-    __slots__ = ("_more", "_request", "_started")
+    __slots__ = ("_more", "_reading", "_request", "_started")
 
     def __init__(self, request: Request) -> None:
         self._request = request
         self._started = False
         self._more = False
+        self._reading = False
 
     def __aiter__(self) -> _BodyChunks:
         return self
 
     async def __anext__(self) -> bytes:
+        if self._reading:
+            # Two readers at once would split the chunks between them, each seeing a
+            # body with holes; an async generator refuses this the same way.
+            raise RuntimeError("this body stream is already being read by another task")
+        self._reading = True
+        try:
+            return await self._next_chunk()
+        finally:
+            self._reading = False
+
+    async def aclose(self) -> None:
+        """Stop the stream: what is left of the body is not read (``contextlib.aclosing``)."""
+        self._started = True
+        self._more = False
+
+    async def _next_chunk(self) -> bytes:
         request = self._request
         if not self._started:
             self._started = True

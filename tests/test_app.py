@@ -117,6 +117,67 @@ def test_an_app_takes_no_attributes_beyond_its_own_as_the_compiled_build_cannot(
     assert mine.db == "a pool"  # type: ignore[attr-defined]
 
 
+def test_a_static_route_reads_its_path_params_as_a_dict_it_may_send() -> None:
+    app = App()
+
+    @app.get("/health")
+    async def health(request: Request) -> dict[str, Any]:
+        return {"params": request.path_params}
+
+    response = call(app, "GET", "/health")
+    assert (response.status_code, response.json()) == (200, {"params": {}})
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"debug": 1}, "debug must be True or False, not 1"),
+        ({"redirect_slashes": None}, "redirect_slashes must be True or False, not None"),
+        ({"max_body_size": 10e6}, "max_body_size must be a whole number of bytes or None"),
+        ({"max_body_size": -1}, "max_body_size must be a whole number of bytes or None"),
+        ({"background_limit": 1.0}, "background_limit must be a whole number, not 1.0"),
+    ],
+)
+def test_app_options_of_the_wrong_type_are_refused(options: dict[str, Any], message: str) -> None:
+    # The compiled build refuses these at the call with mypyc's own TypeError.
+    with pytest.raises(TypeError) as info:
+        App(**options)
+    assert message in str(info.value) or " object expected; got " in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "options", [{"max_body_size": 5e6}, {"extras": {"max_body_size": 5e6}}, {"max_body_size": True}]
+)
+def test_a_route_body_limit_that_is_no_whole_number_is_refused_before_the_route_is_added(
+    options: dict[str, Any],
+) -> None:
+    app = App()
+    # The compiled build refuses a float argument at the call with mypyc's own TypeError.
+    refused = r"max_body_size of route '/upload' must be a whole number|int or None object expected"
+    with pytest.raises(TypeError, match=refused):
+
+        @app.post("/upload", **options)
+        async def upload(request: Request) -> bytes:
+            return await request.body()
+
+    assert app.router.routes == []
+
+
+def test_methods_may_be_any_iterable_of_names() -> None:
+    app = App()
+
+    @app.route("/both", methods=("GET", "POST"))
+    async def both(request: Request) -> str:
+        return request.method
+
+    assert call(app, "POST", "/both").text == "POST"
+
+
+def test_an_http_exception_with_structured_detail_is_refused_where_it_is_raised() -> None:
+    with pytest.raises(TypeError, match="not a dict: send structured errors as a JSONResponse"):
+        HTTPException(400, detail={"error": "bad"})  # type: ignore[arg-type]
+
+
 def test_path_params_passed_by_name_and_in_request() -> None:
     reply = call(APP, "GET", "/users/42")
     assert reply.status_code == 200

@@ -2,6 +2,7 @@
 many times as bytes, 413 past the limit, 400 on bad JSON, forms)."""
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -147,6 +148,48 @@ def test_stream_after_body_replays_the_cache() -> None:
         return [chunk async for chunk in request.stream()]
 
     assert run(both()) == [b"abcd"]
+
+
+@pytest.mark.parametrize("chunks", [[bytearray(b"abcd")], [bytearray(b"ab"), memoryview(b"cd")]])
+def test_a_bytes_like_body_from_a_middleware_reads_as_bytes(chunks: list[Any]) -> None:
+    request, _ = make(chunks)
+    body = run(request.body())
+    assert body == b"abcd" and type(body) is bytes
+
+
+def test_one_stream_refuses_a_second_reader_at_once() -> None:
+    gate = asyncio.Event()
+
+    async def slow_receive() -> Message:
+        await gate.wait()
+        return {"type": "http.request", "body": b"ab", "more_body": False}
+
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": []}, slow_receive)
+
+    async def two_readers() -> BaseException:
+        stream = request.stream()
+        first = asyncio.ensure_future(anext(stream))
+        await asyncio.sleep(0)
+        with pytest.raises(RuntimeError) as info:
+            await anext(stream)
+        gate.set()
+        assert await first == b"ab"
+        return info.value
+
+    assert "already being read" in str(run(two_readers()))
+
+
+def test_a_stream_can_be_closed_with_aclosing_and_reads_no_further() -> None:
+    request, calls = make([b"ab", b"cd"])
+
+    async def first_only() -> list[bytes]:
+        async with contextlib.aclosing(request.stream()) as stream:
+            async for chunk in stream:
+                return [chunk]
+        return []
+
+    assert run(first_only()) == [b"ab"]
+    assert len(calls) == 1
 
 
 def test_body_past_the_limit_is_413_without_reading_the_rest() -> None:

@@ -159,12 +159,11 @@ class App:
         route_extras = dict(extras or {})
         if max_body_size is not ...:
             route_extras["max_body_size"] = max_body_size
-        if "max_body_size" in route_extras:  # checked before the route is added, not after
-            limit = body_limit(route_extras["max_body_size"], f"max_body_size of route {path!r}")
-            route_extras["max_body_size"] = limit
 
         def decorator(func: F) -> F:
-            route = self.router.add(path, func, methods=methods, name=name, extras=route_extras)
+            route = self.router.add(
+                path, func, methods=methods, name=name, extras=route_extras, check=self._check
+            )
             self._compile(route)
             return func
 
@@ -192,7 +191,7 @@ class App:
 
     def include(self, router: Router, prefix: str = "") -> None:
         """Add every route of ``router`` under ``prefix``; handlers are checked now."""
-        self.router.include(router, prefix=prefix)
+        self.router.include(router, prefix=prefix, check=self._check)
         for route in self.router.routes:
             if route not in self._endpoints:
                 self._compile(route)
@@ -238,6 +237,10 @@ class App:
         """
         self.add_middleware(FunctionMiddleware, dispatch=func)
         return func
+
+    def _check(self, route: Route) -> None:
+        """Refuse a handler that cannot serve ``route``, before the router adds the route."""
+        Handler(route, self.max_body_size)
 
     def _compile(self, route: Route) -> Handler:
         endpoint = Handler(route, self.max_body_size)

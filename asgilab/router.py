@@ -431,8 +431,14 @@ class Router:
         methods: Iterable[str] | None = None,
         name: str | None = None,
         extras: Mapping[str, Any] | None = None,
+        check: Callable[[Route], object] | None = None,
     ) -> Route:
-        """Register ``endpoint`` for ``path`` (``methods=None`` means GET) and return the Route."""
+        """Register ``endpoint`` for ``path`` (``methods=None`` means GET) and return the Route.
+
+        ``check(route)``, when given, runs before anything is added and may refuse the
+        route by raising: the App checks its handler there, so that a refused handler
+        leaves no route behind (a notebook cell can be fixed and run again).
+        """
         if isinstance(methods, str):
             # A str is an iterable of one-letter "methods": ["P", "O", "S", "T"].
             raise InvalidPattern(
@@ -455,6 +461,8 @@ class Router:
             MappingProxyType(dict(extras)) if extras else _NO_EXTRAS,
         )
         self._check_name(route, explicit)
+        if check is not None:
+            check(route)
         node = self._insert(pattern)
         # (A conflict means the node existed before: finding it changed nothing in the tree.)
         self._check_methods(node, path, method_set, pattern)
@@ -592,12 +600,15 @@ class Router:
         """``@router.delete(path)``: register a DELETE route."""
         return self.route(path, ["DELETE"], name, extras)
 
-    def include(self, other: "Router", prefix: str = "") -> None:
+    def include(
+        self, other: "Router", prefix: str = "", check: Callable[[Route], object] | None = None
+    ) -> None:
         """Copy every route of ``other`` into this router, under ``prefix`` (a route group).
 
         The routes are copied now: routes added to ``other`` later are not seen. Route names
         are kept as they are, so a clash with an existing name is reported. Everything is
-        checked before anything is added: a refused include leaves this router unchanged.
+        checked before anything is added, each copy by ``check`` too (see :meth:`add`): a
+        refused include leaves this router unchanged.
         """
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise InvalidPattern(
@@ -621,6 +632,8 @@ class Router:
         for route, is_explicit in copies:
             pattern = parse_pattern(route.path, converters, segments)
             self._check_name(route, is_explicit)
+            if check is not None:
+                check(route)
             node = self._find(pattern)
             if node is not None:
                 self._check_methods(node, route.path, route.methods, pattern)

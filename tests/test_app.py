@@ -163,6 +163,40 @@ def test_a_route_body_limit_that_is_no_whole_number_is_refused_before_the_route_
     assert app.router.routes == []
 
 
+def test_a_refused_handler_leaves_no_route_so_the_fixed_one_can_be_registered() -> None:
+    app = App()
+    with pytest.raises(InvalidHandler):
+
+        @app.get("/x")
+        async def broken(request: Request, nope: int) -> str:
+            return "never"
+
+    @app.get("/x")  # as when a notebook cell is fixed and run again
+    async def fixed(request: Request) -> str:
+        return "ok"
+
+    assert call(app, "GET", "/x").text == "ok"
+
+
+def test_a_refused_include_leaves_the_app_unchanged() -> None:
+    app = make_app()
+    before = list(app.router.routes)
+    group = Router()
+
+    async def fine(request: Request) -> str:
+        return "fine"
+
+    async def broken(request: Request, nope: int) -> str:
+        return "never"
+
+    group.add("/a", fine)
+    group.add("/b", broken)
+    with pytest.raises(InvalidHandler):
+        app.include(group, prefix="/g")
+    assert app.router.routes == before
+    assert call(app, "GET", "/g/a").status_code == 404
+
+
 def test_methods_may_be_any_iterable_of_names() -> None:
     app = App()
 

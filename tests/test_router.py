@@ -809,3 +809,18 @@ def test_a_route_without_a_name_shows_as_a_question_mark() -> None:
     router = Router()
     router.add("/part", functools.partial(endpoint("x")))  # a partial has no __name__
     assert str(router).splitlines()[1] == "└── /part  GET ?"
+
+
+def test_a_check_that_refuses_a_route_leaves_the_router_unchanged() -> None:
+    def refuse(route: Route) -> None:
+        raise ValueError(f"not {route.path}")
+
+    router = Router()
+    with pytest.raises(ValueError, match=r"not /users/\{id\}"):
+        router.add("/users/{id}", endpoint("u"), check=refuse)
+    group = Router()
+    group.add("/a", endpoint("a"))
+    with pytest.raises(ValueError, match="not /g/a"):
+        router.include(group, prefix="/g", check=refuse)
+    assert router.routes == [] and router.match("GET", "/users/1") is None
+    assert str(router) == str(Router())

@@ -49,8 +49,12 @@ BACKEND = ROOT / "build_backend"
 sys.path.insert(0, str(BACKEND))
 from asgilab_build import COMPILED, VARIABLE  # noqa: E402
 
+# The same modules as dotted names, as a child process imports (and checks) them.
+COMPILED_MODULES = [path.removesuffix(".py").replace("/", ".") for path in COMPILED]
+
 __all__ = [
     "COMPILED",
+    "COMPILED_MODULES",
     "LABEL",
     "ROOT",
     "CompiledBuildError",
@@ -190,9 +194,8 @@ def check_compiled(directory: str) -> None:
     The child is started as the benchmarks start theirs: ``directory`` first on
     PYTHONPATH, ahead of the interpreted package installed in site-packages.
     """
-    modules = [path.removesuffix(".py").replace("/", ".") for path in COMPILED]
     probe = (
-        f"import importlib\nfor name in {modules!r}:\n"
+        f"import importlib\nfor name in {COMPILED_MODULES!r}:\n"
         "    print(importlib.import_module(name).__file__)"
     )
     imported = subprocess.run(

@@ -54,14 +54,14 @@ def compiled_copy() -> tuple[Path, list[str]]:
     """The compiled copy's directory, and its compiled modules as dotted names."""
     sys.path.insert(0, str(ROOT / "bench"))
     try:
-        from _compiled import COMPILED, CompiledBuildError, compiled_dir
+        from _compiled import COMPILED_MODULES, CompiledBuildError, compiled_dir
     finally:
         sys.path.remove(str(ROOT / "bench"))
     try:
         directory = compiled_dir()
     except CompiledBuildError as error:
         pytest.skip(f"no compiled build here: {error}")
-    return directory, [path.removesuffix(".py").replace("/", ".") for path in COMPILED]
+    return directory, COMPILED_MODULES
 
 
 def package_tests() -> list[str]:

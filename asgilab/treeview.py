@@ -6,22 +6,44 @@ what happened to it. The drawing (``asgilab.draw``) turns it into DOT; tests ass
 directly. Keeping this step apart means the picture's *content* is checked without parsing
 SVG, and the same data could feed a text or HTML view.
 
-It reads any tree of nodes that have ``kind``, ``label``, ``children`` (priority order) and
-``routes`` (method -> route), as :class:`asgilab.router.Node` does:
+It reads any tree of nodes that have ``kind``, ``label`` (the segment as the route wrote
+it: ``{name}``, ``{id:int}``), ``children`` (priority order) and ``routes`` (method -> route),
+as :class:`asgilab.router.Node` does:
 
 >>> from types import SimpleNamespace as N
->>> route = N(name="user", path="/users/{id:int}")
->>> user = N(kind="param", label="{id:int}", param="id", converter="int",
-...          children=[], routes={"GET": route})
->>> users = N(kind="static", label="users", children=[user], routes={})
->>> view = tree_view(N(kind="root", label="", children=[users], routes={}))
+>>> user = N(kind="param", label="{id:int}", children=[], routes={"GET": N(name="user")})
+>>> name = N(kind="param", label="{name}", children=[], routes={"GET": N(name="by_name")})
+>>> users = N(kind="static", label="users", children=[user, name], routes={})
+>>> root = N(kind="root", label="", children=[users], routes={})
+>>> view = tree_view(root)
 >>> for node in view.nodes:
 ...     print(node.id, node.kind, repr(node.text), repr(node.path), node.routes)
 n0 root 'root' '' ()
 n1 static 'users' '/users' ()
 n2 param '{id:int}' '/users/{id:int}' ('GET user',)
+n3 param '{name}' '/users/{name}' ('GET by_name',)
 >>> [(edge.tail, edge.head, edge.priority) for edge in view.edges]
-[('n0', 'n1', 1), ('n1', 'n2', 1)]
+[('n0', 'n1', 1), ('n1', 'n2', 1), ('n1', 'n3', 2)]
+
+A lookup (``router.explain``'s steps) numbers the nodes it tried, in the order it tried them:
+the picture writes each number on the edge into the node. ``/users/bob``: ``users`` first,
+then ``{id:int}`` (which rejects ``bob``), then ``{name}``:
+
+>>> steps = [N(node=root, action="enter"), N(node=users, action="enter"),
+...          N(node=user, action="reject"), N(node=name, action="enter"),
+...          N(node=name, action="match")]
+>>> match = N(route=N(path="/users/{name}", name="by_name"), params={"name": "bob"})
+>>> lookup = tree_view(root, explanation=N(steps=steps, match=match), request="GET /users/bob")
+>>> lookup.caption
+"GET /users/bob → /users/{name} (by_name) {'name': 'bob'}"
+>>> for node in lookup.nodes:
+...     print(f"{node.text:10} {node.state:10} {node.steps}")
+root       entered    ()
+users      entered    (1,)
+{id:int}   rejected   (2,)
+{name}     matched    (3,)
+>>> legend_entries(lookup)
+('static', 'param', 'routes', 'entered', 'rejected', 'matched')
 """
 
 from collections import deque
@@ -39,6 +61,7 @@ __all__ = [
     "ViewEdge",
     "ViewNode",
     "count",
+    "legend_entries",
     "mark_changes",
     "tree_view",
 ]
@@ -93,7 +116,9 @@ class ViewNode:
     path: str  # the pattern prefix the node stands for ("/users/{id:int}")
     routes: tuple[str, ...] = ()  # "GET, HEAD user": one line per route ending here
     state: str | None = None  # one of HIGHLIGHT_STATES, or None when untouched
-    steps: tuple[int, ...] = ()  # the explain() step numbers (from 1) that touched the node
+    # When the lookup tried this node, counting from 1 for the first edge it followed: one
+    # number per time the walk went down the edge into it (two after a backtrack and retry).
+    steps: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +133,13 @@ class ViewEdge:
 
 @dataclass(frozen=True, slots=True)
 class TreeView:
-    """The whole picture as data: nodes and edges in drawing order, and a caption."""
+    """The whole picture as data: nodes and edges in drawing order, a caption, and what the
+    legend explains (empty: no legend; see :func:`legend_entries`)."""
 
     nodes: tuple[ViewNode, ...]
     edges: tuple[ViewEdge, ...]
     caption: str = ""
+    legend: tuple[str, ...] = ()
 
     def node(self, path: str) -> ViewNode:
         """The node standing for ``path`` (a pattern prefix such as ``/users/{id:int}``)."""
@@ -219,7 +246,24 @@ def mark_changes(before: TreeView | None, after: TreeView) -> TreeView:
         marked.append(replace(node, state=state))
     states = {node.id: node.state for node in marked}
     edges = tuple(replace(edge, state=states[edge.head]) for edge in after.edges)
-    return TreeView(tuple(marked), edges, after.caption)
+    return replace(after, nodes=tuple(marked), edges=edges)
+
+
+def legend_entries(view: TreeView) -> tuple[str, ...]:
+    """What a legend for ``view`` explains: what the picture shows, and nothing else.
+
+    The node kinds present (the root explains itself), ``routes`` when some node ends
+    routes (its thick border), then the states present, each in :data:`KINDS` and
+    :data:`HIGHLIGHT_STATES` order.
+    """
+    kinds = {node.kind for node in view.nodes}
+    states = {node.state for node in view.nodes}
+    ends = any(node.routes for node in view.nodes if node.kind != "summary")
+    return (
+        *(kind for kind in KINDS[1:] if kind in kinds),
+        *(("routes",) if ends else ()),
+        *(state for state in HIGHLIGHT_STATES if state in states),
+    )
 
 
 def count(number: int, noun: str) -> str:
@@ -238,15 +282,13 @@ def _walk(node: _Node) -> Iterable[_Node]:
 
 
 def _text(node: _Node) -> str:
-    """What the box says: the label, with the converter spelled out on parameters."""
+    """What the box says: the label, as the route wrote it (``{name}``, ``{id:int}``)."""
+    # NOTE: not rebuilt from the node's param and converter: that would print `{name:str}`
+    # where the user wrote `{name}`, and the reader would look for code that is not theirs.
     if node.kind == "root":
         return "root"
     if node.kind == "static" and not node.label:
         return "/"  # the empty segment after a trailing slash: /users/ is users, then ""
-    param = getattr(node, "param", None)
-    converter = getattr(node, "converter", None)
-    if node.kind == "param" and param and converter:
-        return f"{{{param}:{converter}}}"
     return node.label
 
 
@@ -308,40 +350,56 @@ def _route_lines(routes: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _lookup_marks(explanation: Any) -> tuple[dict[int, str], dict[int, list[int]], Any]:
-    """Per node (by identity): the strongest state the lookup left, and its step numbers;
+    """Per node (by identity): the strongest state the lookup left, and when it was tried;
     and, for a miss, the node where it failed."""
     states: dict[int, str] = {}
-    steps: dict[int, list[int]] = {}
+    tries: dict[int, list[int]] = {}
     if explanation is None:
-        return states, steps, None
+        return states, tries, None
     failed = None
     entered: set[int] = set()
+    # The nodes the walk is inside, root first: a backtrack leaves the last one.
+    inside: list[int] = []
+    number = 0  # the tries so far
     # A node the walk entered and then rejected although routes end there: the path ended
     # on it, but not one of its methods fits (the App's 405). That is where it failed.
     wrong_method = None
-    for number, step in enumerate(explanation.steps, start=1):
-        steps.setdefault(id(step.node), []).append(number)
+    for step in explanation.steps:
+        here = id(step.node)
+        # NOTE: explain() narrates more than the tries: entering the root (no edge leads
+        # there), a rejection *at* the node the walk is in (the path ends there, no route
+        # fits), a backtrack, the match, the miss. Numbering every step made the edges start
+        # at 2 and carry pairs ("3, 4": entered, then matched). Only a child entered or
+        # rejected from its parent is a try: one number per time an edge was followed.
+        tried = step.action == "enter" and bool(inside)
+        tried |= step.action == "reject" and (not inside or inside[-1] != here)
+        if tried:
+            number += 1
+            tries.setdefault(here, []).append(number)
         if step.action == "enter":
             failed = step.node
-            entered.add(id(step.node))
-        elif step.action == "reject" and id(step.node) in entered and step.node.routes:
+            entered.add(here)
+            inside.append(here)
+        elif step.action == "backtrack" and here in inside:
+            del inside[inside.index(here) :]
+        elif step.action == "reject" and here in entered and step.node.routes:
             wrong_method = step.node
         state = _ACTION_STATES.get(step.action)
         # The router reports a miss once, at the root, after backtracking all the way; the
         # useful place to show is where the walk got to last: the last node it entered.
         if state is None or step.action == "miss":
             continue
-        old = states.get(id(step.node))
+        old = states.get(here)
         if old is None or HIGHLIGHT_STATES.index(state) > HIGHLIGHT_STATES.index(old):
-            states[id(step.node)] = state
+            states[here] = state
     if explanation.match is not None:
-        return states, steps, None
+        return states, tries, None
     failed = wrong_method or failed
     if failed is None:  # not even the root was entered (a path without a leading '/')
         failed = next((step.node for step in explanation.steps), None)
     if failed is not None:
         states[id(failed)] = "missed"
-    return states, steps, failed
+    return states, tries, failed
 
 
 def _lookup_caption(request: str, explanation: Any, failed: Any, paths: Mapping[int, str]) -> str:

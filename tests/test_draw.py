@@ -1,5 +1,7 @@
 """asgilab.draw and asgilab.treeview: the tree as plain data, as DOT, and as real SVG."""
 
+import base64
+import html
 import re
 import shutil
 import subprocess
@@ -12,9 +14,17 @@ from typing import Any
 
 import pytest
 
-from asgilab.draw import Drawing, draw, draw_steps
+from asgilab.draw import MIN_SCALE, Drawing, draw, draw_steps, to_digraph
 from asgilab.router import Node, Router
-from asgilab.treeview import DrawError, TreeView, tree_view
+from asgilab.treeview import (
+    HIGHLIGHT_STATES,
+    KINDS,
+    DrawError,
+    TreeView,
+    ViewEdge,
+    ViewNode,
+    tree_view,
+)
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="the `dot` executable is not on PATH here"
@@ -122,7 +132,7 @@ def test_view_of_a_hand_made_tree() -> None:
         ("n1", "static", "users", "/users", ("GET users", "POST create_user")),
         ("n2", "static", "files", "/files", ()),
         ("n3", "param", "{id:int}", "/users/{id:int}", ("GET, HEAD user", "DELETE delete_user")),
-        ("n4", "param", "{name:str}", "/users/{name}", ("GET by_name",)),
+        ("n4", "param", "{name}", "/users/{name}", ("GET by_name",)),
         ("n5", "mixed", "{name}.{ext}", "/files/{name}.{ext}", ("GET file",)),
         ("n6", "catch_all", "{rest:path}", "/files/{rest:path}", ("GET static_files",)),
         ("n7", "static", "repos", "/users/{id:int}/repos", ("GET repos",)),
@@ -212,21 +222,25 @@ def test_highlight_of_a_miss_shows_where_the_walk_stopped() -> None:
     router, _ = lookup_of_bob()
     picture = draw(router, highlight="get  /users/bob/x")
     assert router.asked == [("GET", "/users/bob/x")]
-    assert [(n.path, n.state, n.steps) for n in picture.view.nodes if n.steps] == [
-        ("", "entered", (1, 7)),  # the router's miss is told at the root: not drawn there
-        ("/users", "backtracked", (2, 6)),
-        ("/users/{id:int}", "rejected", (3,)),
-        ("/users/{name}", "missed", (4, 5)),  # the last node entered
+    # The root is entered, not tried (no edge leads there); the router's miss is told at
+    # the root, and drawn where the walk got to last.
+    assert [(n.path, n.state, n.steps) for n in picture.view.nodes if n.state] == [
+        ("", "entered", ()),
+        ("/users", "backtracked", (1,)),
+        ("/users/{id:int}", "rejected", (2,)),
+        ("/users/{name}", "missed", (3,)),  # the last node entered
     ]
     assert picture.view.caption == "GET /users/bob/x → no match; stopped at /users/{name}"
     source = picture.source
     nodes = dot_nodes(source)
-    assert 'color="#dc2626" fillcolor="#fee2e2" penwidth=3' in nodes["n4"]  # the miss
-    assert 'color="#ea580c"' in nodes["n1"]  # a backtrack
+    assert 'color="#dc2626" fillcolor="#fee2e2" fontcolor="#000000" penwidth=3' in nodes["n4"]
+    assert 'color="#c2410c"' in nodes["n1"]  # a backtrack
     assert 'style="dashed,filled"' in nodes["n3"]  # a rejected parameter
-    assert '\tn1 -> n4 [label="4, 5" color="#dc2626"' in source
-    caption = "GET /users/bob/x → no match; stopped at /users/{name}"
-    assert f'\tfontname=Helvetica label="{caption}" labeljust=l labelloc=t\n' in source
+    assert '\tn1 -> n4 [label=3 color="#dc2626" fontcolor="#dc2626"' in source
+    caption = (
+        'GET /users/bob/x<BR ALIGN="LEFT"/>→ no match; stopped at /users/{name}<BR ALIGN="LEFT"/>'
+    )
+    assert f'<TR><TD ALIGN="LEFT">{caption}</TD></TR>' in source
 
 
 def test_a_miss_where_the_path_ends_gives_the_routers_reason() -> None:
@@ -370,6 +384,290 @@ def test_draw_refuses_anything_else() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# What the labels say, and what the numbers on edges mean
+
+
+async def endpoint(request: Any) -> None:
+    """Only the routes' names are drawn."""
+
+
+def notebook_router() -> Router:
+    """The routes notebooks/02_radix_tree.ipynb builds, in its order."""
+    router = Router()
+    router.add("/users", endpoint, name="user_list")
+    router.add("/users/me", endpoint, name="me")
+    router.add("/users/me/settings", endpoint, name="settings")
+    router.add("/users/{user_id:int}", endpoint, name="user")
+    router.add("/users/{name}/repos", endpoint, name="repos")
+    router.add("/files/{rest:path}", endpoint, name="files")
+    router.add("/files/{name}.{ext}", endpoint, name="file_with_ext", methods=["PUT"])
+    return router
+
+
+def shop_router() -> Router:
+    """The notebook's backtracking example."""
+    router = Router()
+    router.add("/users/new", endpoint, name="new_user_form")
+    router.add("/users/new/edit", endpoint, name="edit_new")
+    router.add("/users/{id}/profile", endpoint, name="profile")
+    return router
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        ("/a/{name}", "{name}"),  # not {name:str}: the reader looks for what they wrote
+        ("/a/{id:int}", "{id:int}"),
+        ("/a/{x:str}", "{x:str}"),  # the same pattern as {x}, written out: shown as written
+        ("/a/{v:float}", "{v:float}"),
+        ("/a/{name}.{ext}", "{name}.{ext}"),
+        ("/a/{rest:path}", "{rest:path}"),
+    ],
+)
+def test_labels_show_the_pattern_as_written(pattern: str, text: str) -> None:
+    router = Router()
+    router.add(pattern, endpoint)
+    view = tree_view(router.root)
+    assert [node.text for node in view.nodes][:3] == ["root", "a", text]
+    assert f'\tn2 [label="{text}\\nGET endpoint" ' in draw(router).source
+
+
+@pytest.mark.parametrize(
+    ("router", "highlight", "tried"),
+    [
+        (notebook_router, "GET /users/me", ["users", "me"]),
+        (notebook_router, "GET /users/42", ["users", "{user_id:int}"]),
+        # {user_id:int} rejects alice: a try all the same, numbered.
+        (notebook_router, "GET /users/alice/repos", ["users", "{user_id:int}", "{name}", "repos"]),
+        (notebook_router, "GET /users/42/nothing", ["users", "{user_id:int}", "{name}"]),
+        # The mixed segment takes a.txt, but has no GET route: the catch-all is tried next.
+        (notebook_router, "GET /files/a.txt", ["files", "{name}.{ext}", "{rest:path}"]),
+        (notebook_router, "POST /users/me", ["users", "me", "{user_id:int}", "{name}"]),
+        (notebook_router, "GET /", []),  # only the root: no edge was followed
+        (shop_router, "GET /users/new/profile", ["users", "new", "{id}", "profile"]),
+    ],
+)  # fmt: skip
+def test_numbers_on_edges_count_the_tries_from_one(
+    router: Any, highlight: str, tried: list[str]
+) -> None:
+    """explain() also narrates entering the root, a rejection where the path ends, the
+    match and the miss: numbering those started edges at 2 and gave pairs ("3, 4")."""
+    picture = draw(router(), highlight=highlight)
+    numbered = sorted((node.steps, node.text) for node in picture.view.nodes if node.steps)
+    assert numbered == [((number,), text) for number, text in enumerate(tried, start=1)]
+    labels = re.findall(r"^\t\w+ -> \w+ \[label=(\d+)", picture.source, flags=re.MULTILINE)
+    assert sorted(labels, key=int) == [str(number) for number in range(1, len(tried) + 1)]
+    note = "numbers on edges: the order the lookup tried the nodes, from 1"
+    assert (note in picture.source) == bool(tried)
+
+
+def test_a_node_tried_again_after_a_backtrack_has_two_numbers() -> None:
+    nodes = hand_made()
+    steps = [
+        FakeStep(nodes["root"], "enter"),
+        FakeStep(nodes["users"], "enter"),
+        FakeStep(nodes["id"], "reject"),
+        FakeStep(nodes["users"], "backtrack"),
+        FakeStep(nodes["files"], "reject"),
+        FakeStep(nodes["users"], "enter"),  # a walk that retries a branch
+        FakeStep(nodes["users"], "match"),
+    ]
+    route = type("Route", (), {"path": "/users", "name": "users"})()
+    match = type("Match", (), {"route": route, "params": {}})()
+    picture = draw(FakeRouter(nodes["root"], FakeExplanation(steps, match)), highlight="/users")
+    assert [(n.text, n.steps) for n in picture.view.nodes if n.steps] == [
+        ("users", (1, 4)), ("files", (3,)), ("{id:int}", (2,)),
+    ]  # fmt: skip
+    assert '\tn0 -> n1 [label="1, 4"' in picture.source
+    assert "; two numbers: tried again after a backtrack" in picture.source
+
+
+# ---------------------------------------------------------------------------------------------
+# The legend
+
+
+@pytest.mark.parametrize(
+    ("make", "legend"),
+    [
+        (lambda r: draw(r), ()),
+        (lambda r: draw(r, legend=True), ("static", "mixed", "param", "catch_all", "routes")),
+        (
+            lambda r: draw(r, highlight="GET /users/alice/repos"),
+            ("static", "mixed", "param", "catch_all", "routes", "entered", "rejected", "matched"),
+        ),
+        (lambda r: draw(r, highlight="GET /users/alice/repos", legend=False), ()),
+        (lambda r: draw(r, highlight="GET /nowhere", prefix="/users"),
+         ("static", "param", "routes", "missed")),
+        (lambda r: draw_steps(r)[0], ("static", "routes", "added")),
+        (lambda r: draw_steps(r)[4], ("static", "param", "routes", "added")),
+        (lambda r: draw_steps(r, legend=False)[4], ()),
+        (lambda r: draw_steps(["/api/v1/health", "/api/v1/ready"])[1],
+         ("static", "routes", "added", "changed")),
+        (lambda r: draw(r, max_nodes=3, legend=True), ("static", "summary", "routes")),
+    ],
+)  # fmt: skip
+def test_legend_explains_what_the_picture_shows(make: Any, legend: tuple[str, ...]) -> None:
+    """On by default where a lookup or an insertion is drawn; only what is on show."""
+    assert make(notebook_router()).view.legend == legend
+
+
+def test_legend_in_the_dot_text_is_drawn_like_the_nodes() -> None:
+    source = draw(notebook_router(), highlight="GET /users/alice/repos").source
+    grid = re.search(r'<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="2">(.*?)</TABLE>', source)
+    assert grid is not None
+    rows = [re.findall(r"<FONT [^>]*>([^<]*)</FONT>", row) for row in grid[1].split("</TR>")]
+    assert rows == [
+        ["rounded box: text", "hexagon: text{param}", "ellipse: {param}", "octagon: {rest:path}"],
+        ["thick border: routes end here"],  # the shapes, then the colours, each from a new row
+        ["entered", "rejected: did not fit", "matched"],
+        [],
+    ]
+    assert (
+        '<TD BORDER="2" COLOR="#15803d" BGCOLOR="#bbf7d0" STYLE="rounded">'
+        '<FONT POINT-SIZE="10" COLOR="#000000">matched</FONT></TD>'
+    ) in source
+    assert '<TD BORDER="2" COLOR="#dc2626" BGCOLOR="#ffffff" STYLE="rounded,dashed">' in source
+
+
+@pytest.mark.parametrize("legend", ["yes", 1, 0])
+def test_legend_must_be_a_bool_or_none(legend: Any) -> None:
+    message = f"legend must be True, False or None (the default), not {legend!r}"
+    with pytest.raises(DrawError) as caught:
+        draw(FakeRouter(hand_made()["root"]), legend=legend)
+    assert str(caught.value) == message
+    with pytest.raises(DrawError) as caught:
+        draw_steps(["/users"], legend=legend)
+    assert str(caught.value) == message
+
+
+def test_long_captions_are_wrapped_in_the_title() -> None:
+    router = Router()
+    router.add("/repos/{owner}/{repo}/git/commits/{sha}", endpoint, name="r52")
+    source = draw(router, highlight="GET /repos/python/cpython/git/commits/3f2a9c1").source
+    title = re.search(r'<TR><TD ALIGN="LEFT">(.*?)</TD></TR>', source)
+    assert title is not None
+    assert title[1].split('<BR ALIGN="LEFT"/>') == [
+        "GET /repos/python/cpython/git/commits/3f2a9c1",
+        "→ /repos/{owner}/{repo}/git/commits/{sha} (r52) {&#x27;owner&#x27;: &#x27;python&#x27;,",
+        "&#x27;repo&#x27;: &#x27;cpython&#x27;, &#x27;sha&#x27;: &#x27;3f2a9c1&#x27;}",
+        "",
+    ]
+
+
+def test_a_caption_is_shown_as_written() -> None:
+    router = Router()
+    router.add("/a&<b>\\N", endpoint, name="odd")
+    picture = draw(router, highlight="GET /a&<b>\\N", engine="pygraphviz")
+    assert 'GET /a&amp;&lt;b&gt;\\N<BR ALIGN="LEFT"/>' in picture.source
+    assert "GET /a&amp;&lt;b&gt;\\N" in svg_texts(picture.svg())
+
+
+# ---------------------------------------------------------------------------------------------
+# Contrast: every text on what it is drawn on, from the colours the DOT text asks for
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2's relative luminance of ``#rrggbb``."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(text: str, background: str) -> float:
+    lighter, darker = sorted(map(relative_luminance, (text, background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def dot_attrs(statement: str) -> dict[str, str]:
+    return {k: v.strip('"') for k, v in re.findall(r'(\w+)=("[^"]*"|[^ \]]+)', statement)}
+
+
+def drawn_colours(source: str, node_id: str) -> tuple[str, str]:
+    """(text, background) of a node as Graphviz paints it: attributes over the `node`
+    defaults; a filled node is painted in fillcolor (else color, else lightgrey), an unfilled
+    one shows the page (white); text is fontcolor, else black."""
+    defaults = re.search(r"^\tnode \[(.*)\]$", source, flags=re.MULTILINE)
+    assert defaults is not None
+    attrs = {**dot_attrs(defaults[1]), **dot_attrs(dot_nodes(source)[node_id])}
+    if "filled" in attrs.get("style", "").split(","):
+        background = attrs.get("fillcolor") or attrs.get("color") or "#d3d3d3"
+    else:
+        background = "#ffffff"
+    return attrs.get("fontcolor", "#000000"), background
+
+
+AA = 4.5  # WCAG AA, normal text
+
+
+@pytest.mark.parametrize("state", [None, *HIGHLIGHT_STATES])
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_node_label_has_aa_contrast(kind: str, state: str | None) -> None:
+    node = ViewNode("n0", kind, "x", "/x", ("GET x",), state, (1,))
+    source = to_digraph(TreeView((node,), ())).source
+    text, background = drawn_colours(source, "n0")
+    assert contrast(text, background) >= AA, (kind, state, text, background)
+
+
+@pytest.mark.parametrize("state", [None, *HIGHLIGHT_STATES])
+def test_every_step_number_has_aa_contrast(state: str | None) -> None:
+    nodes = (
+        ViewNode("n0", "root", "root", ""),
+        ViewNode("n1", "static", "a", "/a", (), state, (1,)),
+    )
+    source = to_digraph(TreeView(nodes, (ViewEdge("n0", "n1", 1, state),))).source
+    edge = re.search(r"^\tn0 -> n1 \[(.*)\]$", source, flags=re.MULTILINE)
+    assert edge is not None
+    defaults = re.search(r"^\tedge \[(.*)\]$", source, flags=re.MULTILINE)
+    assert defaults is not None
+    attrs = {**dot_attrs(defaults[1]), **dot_attrs(edge[1])}
+    assert attrs["label"] == "1"
+    assert contrast(attrs.get("fontcolor", "#000000"), "#ffffff") >= AA, (state, attrs)
+
+
+@pytest.mark.parametrize("entry", [*KINDS[1:], "routes", *HIGHLIGHT_STATES])
+def test_every_legend_entry_has_aa_contrast(entry: str) -> None:
+    view = TreeView((ViewNode("n0", "root", "root", ""),), (), legend=(entry,))
+    cell = re.search(
+        r'<TD [^>]*BGCOLOR="(#\w+)"[^>]*><FONT [^>]*COLOR="(#\w+)">', to_digraph(view).source
+    )
+    assert cell is not None
+    assert contrast(cell[2], cell[1]) >= AA, (entry, cell.groups())
+
+
+# ---------------------------------------------------------------------------------------------
+# Fitting the page: the HTML a notebook shows
+
+
+def html_parts(html: str) -> tuple[str, dict[str, str], str]:
+    """(the box's style, the <img>'s attributes, the SVG it shows)."""
+    box = re.search(r'<div class="asgilab-drawing" style="([^"]*)">', html)
+    img = re.search(r"<img ([^>]*)>", html)
+    assert box is not None and img is not None
+    attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', img[1]))
+    header, _, payload = attrs["src"].partition(",")
+    assert header == "data:image/svg+xml;base64"
+    return box[1], attrs, base64.b64decode(payload).decode()
+
+
+def test_html_scales_the_picture_down_to_the_page_but_not_below_readable() -> None:
+    picture = draw(notebook_router(), highlight="GET /users/alice/repos", engine="pygraphviz")
+    box, img, svg = html_parts(picture.html())
+    assert svg == picture.svg()
+    points = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    assert points is not None
+    width, height = (round(float(value) * 4 / 3) for value in points.groups())
+    assert (img["width"], img["height"]) == (str(width), str(height))
+    assert img["style"] == (
+        f"display:block;max-width:100%;min-width:{round(width * MIN_SCALE)}px;height:auto"
+    )
+    assert box == "overflow-x:auto;"  # what is wider than that scrolls sideways, in its box
+    assert img["alt"] == html.escape(repr(picture))
+    assert MIN_SCALE * 10 * 4 / 3 >= 10  # the smallest text (10 pt) stays 10 px or more
+    assert re.findall(r"fontsize=(\d+)", picture.source) == ["11", "10"]
+    assert set(re.findall(r'POINT-SIZE="(\d+)"', picture.source)) == {"10"}
+
+
+# ---------------------------------------------------------------------------------------------
 # Real pictures
 
 
@@ -383,10 +681,15 @@ def test_svg_with_the_bundled_engine_and_no_dot_on_path(
     svg = picture.svg()
     assert svg.startswith("<?xml")
     texts = svg_texts(svg)
-    for expected in ["users", "{id:int}", "GET, HEAD user", "{rest:path}", "4, 5"]:
+    for expected in ["users", "{id:int}", "{name}", "GET, HEAD user", "{rest:path}", "3"]:
         assert expected in texts
+    assert "missed: stopped here" in texts  # the legend
     bundle = picture._repr_mimebundle_()
-    assert bundle == {"image/svg+xml": svg, "text/plain": repr(picture)}
+    assert bundle == {
+        "text/html": picture.html(),
+        "image/svg+xml": svg,
+        "text/plain": repr(picture),
+    }
     assert picture._repr_svg_() == svg
 
 
@@ -425,14 +728,15 @@ def test_first_render_in_a_fresh_process_shows_every_label_and_prints_nothing() 
         from asgilab.draw import draw
         leaf = N(kind="static", label="health", children=[], routes={})
         svg = draw(N(root=N(kind="root", label="", children=[leaf], routes={})),
-                   engine="pygraphviz").svg()
+                   legend=True, engine="pygraphviz").svg()
         print(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
         """
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
-    assert (done.stdout, done.stderr) == ("['root', 'health']\n", "")
+    # The legend is an HTML-like label: drawn on the first render too.
+    assert (done.stdout, done.stderr) == ("['rounded box: text', 'root', 'health']\n", "")
 
 
 def test_importing_draw_does_not_import_graphviz() -> None:
@@ -504,18 +808,18 @@ def test_github_subtree_by_prefix(github: Router) -> None:
     assert rows(view) == [
         ("n0", "root", "root", "", ()),
         ("n1", "static", "repos", "/repos", ()),
-        ("n2", "param", "{owner:str}", "/repos/{owner}", ()),
-        ("n3", "param", "{repo:str}", "/repos/{owner}/{repo}", ("GET r130", "DELETE r137")),
+        ("n2", "param", "{owner}", "/repos/{owner}", ()),
+        ("n3", "param", "{repo}", "/repos/{owner}/{repo}", ("GET r130", "DELETE r137")),
         ("n4", "static", "git", git, ()),
         ("n5", "static", "blobs", f"{git}/blobs", ("POST r51",)),
         ("n6", "static", "commits", f"{git}/commits", ("POST r53",)),
         ("n7", "static", "refs", f"{git}/refs", ("GET r54", "POST r55")),
         ("n8", "static", "tags", f"{git}/tags", ("POST r57",)),
         ("n9", "static", "trees", f"{git}/trees", ("POST r59",)),
-        ("n10", "param", "{sha:str}", f"{git}/blobs/{{sha}}", ("GET r50",)),
-        ("n11", "param", "{sha:str}", f"{git}/commits/{{sha}}", ("GET r52",)),
-        ("n12", "param", "{sha:str}", f"{git}/tags/{{sha}}", ("GET r56",)),
-        ("n13", "param", "{sha:str}", f"{git}/trees/{{sha}}", ("GET r58",)),
+        ("n10", "param", "{sha}", f"{git}/blobs/{{sha}}", ("GET r50",)),
+        ("n11", "param", "{sha}", f"{git}/commits/{{sha}}", ("GET r52",)),
+        ("n12", "param", "{sha}", f"{git}/tags/{{sha}}", ("GET r56",)),
+        ("n13", "param", "{sha}", f"{git}/trees/{{sha}}", ("GET r58",)),
     ]
 
 
@@ -616,3 +920,25 @@ def test_github_tree_renders(
     print(f"\nGitHub tree (170 nodes, 203 routes): SVG with {engine} in {elapsed:.3f} s")
     texts = svg_texts(svg)
     assert "gitignore/templates" in texts and "GET r1" in texts
+
+
+@pytest.mark.parametrize(
+    ("options", "poster"),
+    [
+        ({"prefix": "/repos/{owner}/{repo}/git"}, False),
+        ({"prefix": "/repos/{owner}/{repo}/git",
+          "highlight": "GET /repos/python/cpython/git/commits/3f2a9c1"}, False),
+        ({}, True),  # all 170 nodes: a poster, scrolled in a box shorter than a laptop window
+    ],
+)  # fmt: skip
+def test_github_pictures_in_a_laptop_notebook(
+    github: Router, options: dict[str, str], poster: bool
+) -> None:
+    """JupyterLab at 1366x900 gives an output about 900 px wide (measured: 899 px for an
+    HTML output): the notebook's subtrees shrink into it, the whole tree scrolls."""
+    box, img, _ = html_parts(draw(github, engine="pygraphviz", **options).html())
+    smallest = int(re.search(r"min-width:(\d+)px", img["style"])[1])  # type: ignore[index]
+    assert (smallest <= 899) != poster
+    assert box == (
+        "overflow-x:auto;max-height:720px;overflow-y:auto;" if poster else "overflow-x:auto;"
+    )

@@ -186,3 +186,16 @@ def test_fresh_process_prints_only_real_warnings() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stderr == "Warning: using box for unknown shape blob\n"
+
+
+@pytest.mark.parametrize("engine", ["pygraphviz", pytest.param("dot", marks=needs_dot)])
+def test_html_like_labels_render_with_each_engine(engine: str) -> None:
+    """The drawings' caption and legend are an HTML-like graph label (coloured table cells):
+    both engines draw it, entities decoded once and backslashes left alone."""
+    label = (
+        '<<TABLE BORDER="0"><TR><TD>GET /a&amp;&lt;b&gt;\\N</TD>'
+        '<TD BGCOLOR="#bbf7d0" COLOR="#15803d" STYLE="rounded">matched</TD></TR></TABLE>>'
+    )
+    svg = render(f"digraph {{ label={label}; a [label=users] }}", engine=engine)
+    assert svg_texts(svg) == ["GET /a&amp;&lt;b&gt;\\N", "matched", "users"]
+    assert b'fill="#bbf7d0"' in svg

@@ -24,6 +24,7 @@ from .errors import (
     RouteConflict,
     URLBuildError,
 )
+from .files import UnsafePath, safe_join
 from .render import GraphvizUnavailable, RenderError
 from .request import Request
 from .responses import (
@@ -34,6 +35,7 @@ from .responses import (
     RedirectResponse,
     Response,
     StreamingResponse,
+    safe_redirect_target,
 )
 from .router import Match, Route, Router
 from .server import Server, serve
@@ -76,8 +78,11 @@ __all__ = [
     "Trace",
     "URL",
     "URLBuildError",
+    "UnsafePath",
     "UploadFile",
     "draw",
     "draw_steps",
+    "safe_join",
+    "safe_redirect_target",
     "serve",
 ]

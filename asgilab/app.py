@@ -47,7 +47,7 @@ from .lifespan import Lifespan, run_lifespan
 from .middleware import FunctionMiddleware, Middleware, MiddlewareFunction, build_stack
 from .request import DEFAULT_MAX_BODY_SIZE, Request
 from .responses import PlainTextResponse, RedirectResponse, Response, render_json
-from .router import Route, Router
+from .router import Route, Router, redefines
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["App"]
@@ -80,8 +80,12 @@ class App:
     ``max_body_size`` (bytes, None for no limit) applies to every route unless the
     route sets its own (``@app.post("/upload", max_body_size=50_000_000)``).
     ``redirect_slashes`` turns the 308 trailing-slash redirect on or off.
-    ``background_limit`` caps how many background tasks run at once and
-    ``shutdown_timeout`` is how long shutdown waits for them.
+    ``background_limit`` caps how many background tasks run at once,
+    ``background_queue`` how many may wait (past it, a handler adding one answers 503;
+    see :mod:`asgilab.background`), and ``shutdown_timeout`` is how long shutdown
+    waits for them. A route's forms are read within 1,000 files, 1,000 fields and
+    1 MiB a field unless it sets its own (``max_files=``, ``max_fields=``,
+    ``max_part_size=``; see :mod:`asgilab.forms`).
 
     An App takes no attributes beyond its own (slots): the compiled build could not
     give it more, and code that runs interpreted must run compiled. What the app's
@@ -90,7 +94,6 @@ class App:
 
     __slots__ = (
         "_endpoints",
-        "_served",
         "_stack",
         "background",
         "debug",
@@ -112,6 +115,7 @@ class App:
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
         redirect_slashes: bool = True,
         background_limit: int = 100,
+        background_queue: int = 1000,
         shutdown_timeout: float = 30.0,
         router: Router | None = None,
     ) -> None:
@@ -119,15 +123,19 @@ class App:
         for option, value in [("debug", debug), ("redirect_slashes", redirect_slashes)]:
             if type(value) is not bool:
                 raise TypeError(f"{option} must be True or False, not {value!r}")
-        if type(background_limit) is not int:
-            raise TypeError(f"background_limit must be a whole number, not {background_limit!r}")
+        for option, number in [
+            ("background_limit", background_limit),
+            ("background_queue", background_queue),
+        ]:
+            if type(number) is not int:
+                raise TypeError(f"{option} must be a whole number, not {number!r}")
         self.debug = debug
         self.lifespan = lifespan
         self.max_body_size = body_limit(max_body_size, "max_body_size")
         self.redirect_slashes = redirect_slashes
         self.shutdown_timeout = shutdown_timeout
         self.router = router if router is not None else Router()
-        self.background = BackgroundRunner(limit=background_limit)
+        self.background = BackgroundRunner(limit=background_limit, max_queue=background_queue)
         self.user_middleware: list[Middleware] = []
         self.exception_handlers: dict[type[BaseException] | int, ExceptionHandler] = {}
         # Each route's inspected handler (a Route hashes by identity).
@@ -135,9 +143,8 @@ class App:
         # What the lifespan yielded, for servers whose scope has no "state" to carry it
         # (then the App copies it into each request's scope itself).
         self.lifespan_state: dict[str, Any] | None = None
-        # Whether a request has come in: middleware must be added before.
-        self._served = False
-        # The middleware layers around the App, built on the first request that needs them.
+        # The middleware layers around the App, built by the first request that needs them
+        # (again after add_middleware, which resets it to None).
         self._stack: ASGIApp | None = None
 
     # -- registration ----------------------------------------------------------------
@@ -149,22 +156,34 @@ class App:
         *,
         name: str | None = None,
         max_body_size: int | EllipsisType | None = ...,
+        max_files: int | EllipsisType = ...,
+        max_fields: int | EllipsisType = ...,
+        max_part_size: int | EllipsisType = ...,
         extras: Mapping[str, Any] | None = None,
     ) -> Callable[[F], F]:
         """Register the decorated handler for ``path`` and ``methods`` (default GET).
 
         ``max_body_size`` overrides the App's body limit for this route (None: no
-        limit); it is kept in ``route.extras`` with any other ``extras``.
+        limit); ``max_files``, ``max_fields`` and ``max_part_size`` the limits its
+        forms are read within. They are kept in ``route.extras`` with any other ``extras``.
         """
         route_extras = dict(extras or {})
-        if max_body_size is not ...:
-            route_extras["max_body_size"] = max_body_size
+        for option, value in [
+            ("max_body_size", max_body_size),
+            ("max_files", max_files),
+            ("max_fields", max_fields),
+            ("max_part_size", max_part_size),
+        ]:
+            if value is not ...:
+                route_extras[option] = value
 
         def decorator(func: F) -> F:
             route = self.router.add(
                 path, func, methods=methods, name=name, extras=route_extras, check=self._check
             )
             self._compile(route)
+            if len(self._endpoints) > len(self.router.routes):
+                self._forget_replaced()
             return func
 
         return decorator
@@ -195,6 +214,8 @@ class App:
         for route in self.router.routes:
             if route not in self._endpoints:
                 self._compile(route)
+        if len(self._endpoints) > len(self.router.routes):
+            self._forget_replaced()
 
     def url_for(self, name: str, /, **params: Any) -> str:
         """The path of the route called ``name``, e.g. ``app.url_for("user", user_id=42)``."""
@@ -207,6 +228,8 @@ class App:
         routing included), as does ``HTTPException`` or a subclass of it; 500 (or
         ``Exception``, ``KeyError``, ...) handles errors, never an ``HTTPException``. A
         plain ``def`` handler runs in the thread pool, as plain ``def`` route handlers do.
+        One handler per key: registering another for the same key (or for the class a
+        re-run cell defined again) replaces the one before.
         """
 
         def decorator(func: F) -> F:
@@ -219,16 +242,39 @@ class App:
         self, key: type[BaseException] | int, handler: ExceptionHandler
     ) -> None:
         """Non-decorator form of :meth:`exception_handler`."""
+        if isinstance(key, type):
+            # A re-run cell defines the exception class again: its old handler goes.
+            for old in [k for k in self.exception_handlers if isinstance(k, type)]:
+                if redefines(key, old):
+                    del self.exception_handlers[old]
         self.exception_handlers[key] = handler
 
     def add_middleware(self, cls: Callable[..., ASGIApp], **options: Any) -> None:
-        """Add a pure ASGI middleware ``cls(app, **options)``; the last added is outermost."""
-        if self._served:
-            raise AsgilabError(
-                f"cannot add middleware {getattr(cls, '__name__', cls)!r}: the app has "
-                "already served a request; add middleware before serving"
-            )
-        self.user_middleware.append(Middleware(cls, dict(options)))
+        """Add a pure ASGI middleware ``cls(app, **options)``; the last added is outermost.
+
+        A layer added again, as by a re-run cell, replaces the one before in its place in
+        the stack instead of stacking a copy (see :meth:`Middleware.replaces
+        <asgilab.middleware.Middleware.replaces>`): the same function for function
+        middleware; the same class with the same options; or the class a re-run cell
+        defined again, with whatever options it now has. The same class with other
+        options is a second layer: stacking one class twice is legitimate, and nothing
+        tells it apart from an edited re-run (build the App again to drop the old one).
+
+        Middleware may be added while the app serves: the next request gets the new
+        stack; requests already in flight keep the one they started with.
+        """
+        layer = Middleware(cls, dict(options))
+        layers = list(self.user_middleware)
+        for index, old in enumerate(layers):
+            if layer.replaces(old):
+                layers[index] = layer
+                break
+        else:
+            layers.append(layer)
+        # NOTE: a new list, then the reset: a request building the stack meanwhile from
+        # the old list sees that it changed (see _through_middleware).
+        self.user_middleware = layers
+        self._stack = None
 
     def middleware(self, func: MiddlewareFunction) -> MiddlewareFunction:
         """Register ``async def mw(request, call_next)`` as a layer (last added: outermost).
@@ -246,6 +292,11 @@ class App:
         endpoint = Handler(route, self.max_body_size)
         self._endpoints[route] = endpoint
         return endpoint
+
+    def _forget_replaced(self) -> None:
+        """Drop the handlers of routes the router no longer has (a re-run cell replaced them)."""
+        live = set(self.router.routes)
+        self._endpoints = {r: h for r, h in self._endpoints.items() if r in live}
 
     # -- ASGI ------------------------------------------------------------------------
 
@@ -265,7 +316,6 @@ class App:
         scope["app"] = self
         if self.lifespan_state is not None and "state" not in scope:
             scope["state"] = dict(self.lifespan_state)
-        self._served = True
         if self.user_middleware and scope.get(_PAST_MIDDLEWARE) is not self:
             await self._through_middleware(scope, receive, send)
             return
@@ -351,12 +401,18 @@ class App:
             await self._after(request)
 
     async def _through_middleware(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._stack is None:
-            # Built on the first request, so that middleware can be added up to then.
-            self._stack = _ErrorLayer(
-                build_stack(_PastMiddleware(self), self.user_middleware), self
-            )
-        await self._stack(scope, receive, send)
+        stack = self._stack
+        if stack is None:
+            # Built on the first request after middleware was added: one request pays.
+            layers = self.user_middleware
+            stack = _ErrorLayer(build_stack(_PastMiddleware(self), layers), self)
+            self._stack = stack
+            if self.user_middleware is not layers:
+                # add_middleware ran (in a notebook's thread) while this one built: this
+                # request keeps what it built, the next one builds again.
+                self._stack = None
+        # A request in flight keeps the stack it started with, whatever is added meanwhile.
+        await stack(scope, receive, send)
 
     async def _other_scope(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Every scope but an HTTP request: lifespan and websocket."""

@@ -6,11 +6,20 @@ attaches a :class:`BackgroundTask` to its response (or adds one to
 its :class:`BackgroundRunner`, which
 
 * runs at most ``limit`` tasks at once (the rest wait their turn, in order),
+* lets at most ``max_queue`` wait: once that many do, ``request.background.add``
+  raises :class:`BackgroundQueueFull`, which the App answers with 503 Service
+  Unavailable and ``Retry-After`` -- refused *before* the response, while the
+  client can still be told, rather than accepted and then dropped at shutdown,
 * gives each task an optional ``timeout`` and ``retries`` count,
 * logs failures instead of raising them (the response is gone; there is nobody
   to raise to),
 * and on lifespan shutdown *drains*: waits for running and queued tasks up to a
   deadline, then cancels what is left and says so in the log.
+
+``App(background_limit=100, background_queue=1000, shutdown_timeout=30)`` sets
+the three. The queue bound holds for ``request.background``; a task handed over
+in ``Response(background=...)`` is queued after its response is sent, when
+refusing it is too late, so it is always accepted (beyond the bound if need be).
 
 The runner uses no loop-bound primitive (no ``asyncio.Semaphore``): a counter and
 a queue, so one App can serve several event loops in turn (as tests do).
@@ -39,7 +48,11 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self
 
+from .errors import HTTPException
+
 __all__ = [
+    "RETRY_AFTER",
+    "BackgroundQueueFull",
     "BackgroundRunner",
     "BackgroundTask",
     "BackgroundTasks",
@@ -134,8 +147,33 @@ class BackgroundTask:
         )
 
 
+# Seconds a client refused with 503 is asked to wait: a queue that filled up drains in
+# about as long as its tasks take, which the runner cannot know; this is a polite guess.
+RETRY_AFTER = 5
+
+
+class BackgroundQueueFull(HTTPException):
+    """The App's background queue is full: 503 Service Unavailable, ``Retry-After: 5``.
+
+    Raised by ``request.background.add`` (so by the handler, before its response):
+    a handler that cannot do without the task can catch it and do the work inline.
+    """
+
+    def __init__(self, runner: BackgroundRunner) -> None:
+        super().__init__(
+            503,
+            f"server busy: its background queue is full ({len(runner._queue)} waiting, "
+            f"{len(runner._running)} running; App(background_queue={runner.max_queue})); "
+            "retry later",
+            headers={"retry-after": str(RETRY_AFTER)},
+        )
+
+
 class BackgroundTasks:
     """An ordered collector of tasks: ``request.background`` is one, a Response takes one.
+
+    ``request.background`` knows its App's runner and refuses a task the runner has
+    no room for (:class:`BackgroundQueueFull`); one built by hand has no runner.
 
     >>> tasks = BackgroundTasks()
     >>> tasks.add(print, "sent").options(retries=2)
@@ -144,13 +182,21 @@ class BackgroundTasks:
     1
     """
 
-    __slots__ = ("tasks",)
+    __slots__ = ("runner", "tasks")
 
-    def __init__(self, tasks: Iterable[BackgroundTask] = ()) -> None:
+    def __init__(
+        self, tasks: Iterable[BackgroundTask] = (), *, runner: BackgroundRunner | None = None
+    ) -> None:
         self.tasks: list[BackgroundTask] = list(tasks)
+        self.runner = runner
 
     def add(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> BackgroundTask:
-        """Add ``func(*args, **kwargs)``; returns the task so ``.options(...)`` can follow."""
+        """Add ``func(*args, **kwargs)``; returns the task so ``.options(...)`` can follow.
+
+        Raises :class:`BackgroundQueueFull` when the runner has no room for it.
+        """
+        if self.runner is not None:
+            self.runner.check_room(len(self.tasks) + 1)
         task = BackgroundTask(func, *args, **kwargs)
         self.tasks.append(task)
         return task
@@ -176,24 +222,68 @@ class BackgroundTasks:
 
 
 class BackgroundRunner:
-    """Runs submitted tasks with a concurrency ``limit``, timeouts, retries and a drain.
+    """Runs submitted tasks with a concurrency ``limit``, a bounded queue, timeouts,
+    retries and a drain.
 
     ``submit`` never blocks and never raises: the response is already on the wire.
+    The bound is kept earlier, by :meth:`check_room`, which ``request.background.add``
+    calls while the handler can still answer 503. Requests in flight at the moment
+    the queue fills may each still queue what they added before: the excess is
+    bounded by how many requests run at once (the server's connection limit).
     """
 
-    def __init__(self, limit: int = 100) -> None:
+    def __init__(self, limit: int = 100, max_queue: int = 1000) -> None:
         if limit < 1:
             raise ValueError(f"background limit must be at least 1, got {limit}")
+        if max_queue < 0:
+            raise ValueError(f"background queue must be 0 or more, got {max_queue}")
         self.limit = limit
+        self.max_queue = max_queue
         self._running: set[asyncio.Task[None]] = set()
         self._queue: deque[BackgroundTask] = deque()
         self.failed = 0  # tasks that failed every attempt (for tests and monitoring)
         self.completed = 0
+        self.refused = 0  # tasks check_room turned away (each a 503)
+        # Whether the last check_room refused: the log says so once per full spell.
+        self._full = False
 
     @property
     def pending(self) -> int:
         """Tasks running or waiting."""
         return len(self._running) + len(self._queue)
+
+    @property
+    def room(self) -> int:
+        """How many more tasks may be submitted: free running slots plus free queue places."""
+        free_slots = max(0, self.limit - len(self._running))
+        return free_slots + max(0, self.max_queue - len(self._queue))
+
+    def check_room(self, count: int = 1) -> None:
+        """Raise :class:`BackgroundQueueFull` unless ``count`` more tasks fit.
+
+        >>> runner = BackgroundRunner(limit=1, max_queue=1)
+        >>> runner.check_room(2)  # one to run now, one to wait
+        >>> runner.check_room(3)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        asgilab.background.BackgroundQueueFull: 503: server busy: its background queue is full ...
+        """
+        if count <= self.room:
+            self._full = False
+            return
+        self.refused += 1
+        if not self._full:
+            self._full = True
+            logger.warning(
+                "background queue full (%d waiting, %d running): requests that add a "
+                "task get 503 until it drains; raise App(background_queue=%d) or "
+                "App(background_limit=%d), or make the tasks quicker",
+                len(self._queue),
+                len(self._running),
+                self.max_queue,
+                self.limit,
+            )
+        raise BackgroundQueueFull(self)
 
     def submit(self, task: BackgroundTask | BackgroundTasks) -> None:
         """Queue a task (or each task of a collector) and start as many as the limit allows."""
@@ -275,7 +365,7 @@ class BackgroundRunner:
             return True
         logger.error(
             "background drain deadline of %s s reached: cancelling %d running task(s), "
-            "dropping %d queued task(s)",
+            "dropping %d queued task(s); App(shutdown_timeout=...) gives them longer",
             deadline,
             len(self._running),
             len(self._queue),
@@ -289,6 +379,6 @@ class BackgroundRunner:
 
     def __repr__(self) -> str:
         return (
-            f"BackgroundRunner(limit={self.limit}, running={len(self._running)}, "
-            f"queued={len(self._queue)})"
+            f"BackgroundRunner(limit={self.limit}, max_queue={self.max_queue}, "
+            f"running={len(self._running)}, queued={len(self._queue)})"
         )

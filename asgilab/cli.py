@@ -8,6 +8,7 @@
     asgilab request examples.app:app POST /echo -H 'Content-Type: application/json' -d '{"a": 1}'
     asgilab request examples.app:app GET / --trace  # ... and every ASGI message
     asgilab serve examples.app:app --port 8000      # uvicorn, on 127.0.0.1 unless told
+    asgilab serve examples.app:app --host 0.0.0.0 --forwarded-allow-ips 10.0.0.5  # behind nginx
 
 ``APP`` is ``module:attribute``, imported with the current directory on
 ``sys.path`` (as uvicorn does). ``routes`` and ``tree`` need an asgilab App or
@@ -198,14 +199,27 @@ def cmd_request(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run uvicorn in the foreground until Ctrl-C."""
+    """Run uvicorn in the foreground until Ctrl-C, with asgilab's defaults for the internet."""
     app = _asgi_app(args.app, load_app(args.app))  # fail here, in one line, not in uvicorn
     import uvicorn
+
+    from .server import server_options
 
     # uvicorn imports the app again in each worker or reloaded process, so it needs
     # the import string then; one process serves the object already imported.
     target = args.app if args.workers > 1 or args.reload else app
-    uvicorn.run(target, host=args.host, port=args.port, workers=args.workers, reload=args.reload)
+    options = server_options(
+        http=args.http,
+        h11_max_incomplete_event_size=args.h11_max_incomplete_event_size,
+        limit_concurrency=args.limit_concurrency or None,  # 0: no limit
+        timeout_keep_alive=args.timeout_keep_alive,
+        # Only what was asked for: server_options turns proxy headers on for named proxies.
+        **({"proxy_headers": True} if args.proxy_headers else {}),
+        **({"forwarded_allow_ips": args.forwarded_allow_ips} if args.forwarded_allow_ips else {}),
+    )
+    uvicorn.run(
+        target, host=args.host, port=args.port, workers=args.workers, reload=args.reload, **options
+    )
     return 0
 
 
@@ -260,6 +274,18 @@ def _body(data: str) -> bytes:
 # --- the parser -------------------------------------------------------------------------
 
 
+_SERVE_EPILOG = """\
+The defaults are for a server facing the internet; uvicorn's own suit one behind
+a proxy. uvicorn has no timeout for reading request headers: a proxy in front
+(nginx's client_header_timeout) bounds a client that sends them slowly.
+
+Behind a proxy on this machine:
+  asgilab serve app:app --proxy-headers
+Behind a proxy elsewhere, on a busy server:
+  asgilab serve app:app --host 0.0.0.0 --forwarded-allow-ips 10.0.0.5 --limit-concurrency 4000
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``asgilab`` argument parser: one sub-command per task."""
     from . import __version__
@@ -271,8 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     app_help = "the app as module:attribute, e.g. examples.app:app"
 
-    def command(name: str, run: Callable[[argparse.Namespace], int], text: str) -> Any:
-        sub = commands.add_parser(name, help=text, description=text)
+    def command(name: str, run: Callable[[argparse.Namespace], int], text: str, **more: Any) -> Any:
+        sub = commands.add_parser(name, help=text, description=text, **more)
         sub.add_argument("app", metavar="APP", help=app_help)
         sub.set_defaults(run=run)
         return sub
@@ -292,11 +318,60 @@ def build_parser() -> argparse.ArgumentParser:
     request.add_argument("-d", "--data", metavar="BODY", help="the body; @file reads a file")
     request.add_argument("--trace", action="store_true", help="also print every ASGI message")
 
-    serve = command("serve", cmd_serve, "Serve the app with uvicorn.")
+    from .server import SERVER_DEFAULTS
+
+    serve = command(
+        "serve",
+        cmd_serve,
+        "Serve the app with uvicorn.",
+        epilog=_SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (this machine)")
     serve.add_argument("--port", type=int, default=8000, help="default: 8000")
     serve.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
     serve.add_argument("--reload", action="store_true", help="restart when files change")
+    limit = SERVER_DEFAULTS["limit_concurrency"]
+    serve.add_argument(
+        "--limit-concurrency",
+        type=int,
+        default=limit,
+        metavar="N",
+        help=f"connections per process before new requests get 503 (default: {limit}; 0: none)",
+    )
+    keep_alive = SERVER_DEFAULTS["timeout_keep_alive"]
+    serve.add_argument(
+        "--timeout-keep-alive",
+        type=int,
+        default=keep_alive,
+        metavar="SECONDS",
+        help=f"close an idle kept-alive connection after this long (default: {keep_alive})",
+    )
+    serve.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="believe X-Forwarded-For/-Proto from --forwarded-allow-ips (default: off)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="the proxies to believe, comma-separated; implies --proxy-headers "
+        "(default with --proxy-headers: 127.0.0.1,::1)",
+    )
+    serve.add_argument(
+        "--http",
+        choices=["h11", "httptools"],
+        default=SERVER_DEFAULTS["http"],
+        help="uvicorn's HTTP parser (default: h11, whose request head is bounded)",
+    )
+    head = SERVER_DEFAULTS["h11_max_incomplete_event_size"]
+    serve.add_argument(
+        "--h11-max-incomplete-event-size",
+        type=int,
+        default=head,
+        metavar="BYTES",
+        help=f"the most of an unfinished request head h11 holds (default: {head})",
+    )
     return parser
 
 

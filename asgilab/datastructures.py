@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, TypeVar, overload
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from .errors import AsgilabError, HTTPException, excerpt
+from .files import safe_filename
 
 __all__ = [
     "URL",
@@ -536,6 +537,11 @@ class URL(str):
 class UploadFile:
     """One file from a multipart form: its name, type, and contents spooled to disk past 1 MiB.
 
+    ``filename`` is the name *as the client sent it*: ``../../etc/cron.d/pwn`` as
+    often as ``cv.pdf``. To save the file, use :attr:`safe_filename`, never ``filename``::
+
+        path = safe_join(DIR, upload.safe_filename)  # NOT os.path.join(DIR, upload.filename)
+
     >>> import asyncio
     >>> f = UploadFile("notes.txt", content_type="text/plain")
     >>> async def roundtrip():
@@ -561,6 +567,16 @@ class UploadFile:
         self.headers = headers or Headers()
         self.file = tempfile.SpooledTemporaryFile(max_size=self.spool_max_size)  # noqa: SIM115
         self.size = 0
+
+    @property
+    def safe_filename(self) -> str:
+        """A name that is safe to save this file under: the last part of ``filename``,
+        printable, never hidden, empty, ``.`` or ``..`` (see :func:`asgilab.files.safe_filename`).
+
+        >>> UploadFile("../../etc/cron.d/pwn").safe_filename, UploadFile(None).safe_filename
+        ('pwn', 'upload')
+        """
+        return safe_filename(self.filename)
 
     # The file methods are async so a handler reads an upload the same way it reads
     # a body; in memory they are instant, and rolled-over files are small local reads.

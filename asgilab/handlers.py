@@ -6,7 +6,8 @@ none of that. Path parameters reach the handler by name when it declares them
 (``async def user(request, user_id: int)``) and are always in
 ``request.path_params``. A handler that requires a parameter its route lacks is
 refused at registration, naming both. Sync (``def``) handlers run in the thread
-pool so they never block the event loop.
+pool so they never block the event loop. The route's own limits (body size, and
+form files, fields and field size) are checked here too, at registration.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from .background import is_async_callable, run_sync
 from .errors import InvalidHandler, InvalidReturn
+from .forms import route_form_limits
 from .request import Request
 from .responses import JSONResponse, PlainTextResponse, Response
 from .router import Route
@@ -47,6 +49,7 @@ class Handler:
 
     __slots__ = (
         "direct",
+        "form_limits",
         "func",
         "is_async",
         "max_body_size",
@@ -66,6 +69,8 @@ class Handler:
             route.extras.get("max_body_size", default_max_body_size),
             f"max_body_size of route {route.path!r}",
         )
+        # The route's form limits, or None when it sets none (the Request's default).
+        self.form_limits = route_form_limits(route.extras, route.path)
         # The route's one parameter, when the handler takes it positionally right
         # after the request (``async def user(request, user_id)``), else ""; see _direct.
         self.only_param = ""
@@ -143,13 +148,17 @@ class Handler:
         # 1 is ``await func(request)``, 2 is ``await func(request, **params)``, 3 is
         # ``await func(request, params[only_param])`` -- a positional argument instead
         # of unpacking a one-key dict saves ~75 ns a call -- and 0 is none of those.
-        if not (self.is_async and self.takes_request):
+        # NOTE: a route with form limits takes __call__, which hands them to the
+        # Request: the App's fast path stays as it is for every other route.
+        if not (self.is_async and self.takes_request) or self.form_limits is not None:
             return 0
         if self.only_param:
             return 3
         return {_NONE: 1, _ALL: 2}.get(self.mode, 0)
 
     async def __call__(self, request: Request, params: Mapping[str, Any]) -> Any:
+        if self.form_limits is not None:
+            request.form_limits = self.form_limits
         mode = self.mode
         if mode == _ALL:
             kwargs = params

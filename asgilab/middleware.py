@@ -22,8 +22,15 @@ response last::
     app.add_middleware(B)   # outermost: request reaches B first
     # request -> B -> A -> route handler -> A -> B -> client
 
-The stack is built on the first request; adding middleware after that raises,
-because requests already in flight would see a different stack.
+**Adding again replaces.** A layer added again (a re-run notebook cell) takes the
+place of the one before instead of stacking a second copy: the same function for
+``@app.middleware``; for ``add_middleware``, the same class with the same options,
+or the class the re-run defined again, with its new options (see
+:meth:`Middleware.replaces`).
+
+The stack is built by the first request that needs it, and built again by the first
+request after middleware is added, even while the app serves; a request already in
+flight finishes with the stack it started with.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from typing import Any
 from .errors import AsgilabError, BodyConsumed, ClientDisconnect
 from .request import DEFAULT_MAX_BODY_SIZE, Request
 from .responses import Response
+from .router import redefines
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["CallNext", "FunctionMiddleware", "Middleware", "MiddlewareFunction", "build_stack"]
@@ -62,10 +70,43 @@ class Middleware:
         """Wrap ``app`` in this layer."""
         return self.cls(app, **self.options)
 
+    def replaces(self, old: Middleware) -> bool:
+        """Whether this layer is ``old`` added again (a re-run cell), so takes its place.
+
+        Function middleware: the same function, or the one a re-run cell defined again
+        (see :func:`~asgilab.router.redefines`). Class middleware: the class a re-run
+        cell defined again, whatever its options now; or the same class with the same
+        options. The same class with other options is another layer: stacking one class
+        twice (two CORS policies, two timing stamps) is legitimate, and nothing tells it
+        apart from a re-run with edited options.
+
+        >>> class Tag:
+        ...     def __init__(self, app, value="x"): ...
+        >>> Middleware(Tag, {"value": "a"}).replaces(Middleware(Tag, {"value": "a"}))
+        True
+        >>> Middleware(Tag, {"value": "b"}).replaces(Middleware(Tag, {"value": "a"}))
+        False
+        """
+        if self.cls is FunctionMiddleware and old.cls is FunctionMiddleware:
+            # One adapter class for every function: the function tells layers apart.
+            return _same(old.options.get("dispatch"), self.options.get("dispatch"))
+        if self.cls is not old.cls:
+            return redefines(self.cls, old.cls)
+        options = self.options
+        return options.keys() == old.options.keys() and all(
+            _same(value, options[key]) or value == options[key]
+            for key, value in old.options.items()
+        )
+
     def __repr__(self) -> str:
         name = getattr(self.cls, "__name__", repr(self.cls))
         options = "".join(f", {k}={_short(v)}" for k, v in self.options.items())
         return f"Middleware({name}{options})"
+
+
+def _same(old: object, new: object) -> bool:
+    """``new`` is ``old``, or ``old`` defined again by a re-run cell."""
+    return old is new or (callable(old) and callable(new) and redefines(new, old))
 
 
 def _short(value: object) -> str:

@@ -10,7 +10,9 @@ The body arrives as a series of ``http.request`` messages. It can be consumed
 once as a stream (``async for chunk in request.stream()``) or read whole, any
 number of times (``await request.body()``, ``json()``, ``form()``). Both stop at
 ``max_body_size``: a ``content-length`` above it answers 413 before a byte is
-read, and a body that grows past it answers 413 without reading the rest.
+read, and a body that grows past it answers 413 without reading the rest. A
+form is read within ``form_limits`` too (files, fields, bytes per field: see
+:mod:`asgilab.forms`).
 
 >>> scope = {"type": "http", "method": "GET", "path": "/users/7",
 ...          "query_string": b"tag=a&tag=b", "headers": [(b"host", b"example.com")]}
@@ -27,13 +29,14 @@ import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from ._mypyc import mypyc_attr
-from .background import BackgroundTasks
+from .background import BackgroundRunner, BackgroundTasks
 from .converters import finite_float
-from .datastructures import URL, Address, FormData, Headers, QueryParams, State, UploadFile
+from .datastructures import URL, Address, FormData, Headers, QueryParams, State
 from .errors import AsgilabError, BodyConsumed, ClientDisconnect, HTTPException
+from .forms import DEFAULT_FORM_LIMITS, FormLimits, parse_multipart, parse_urlencoded
 from .types import Message, Receive, Scope
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "BodyConsumed", "Request", "parse_cookies"]
@@ -95,7 +98,8 @@ def parse_cookies(header: str) -> dict[str, str]:
 class Request:
     """One HTTP request: ``Request(scope, receive)``.
 
-    The App builds it with the matched route's ``path_params`` and body limit.
+    The App builds it with the matched route's ``path_params`` and body limit; a
+    route that sets form limits of its own hands them over as ``form_limits``.
     Function middleware receives one too, over the same scope, so what a middleware
     stores in ``request.state`` the handler sees.
     """
@@ -111,6 +115,7 @@ class Request:
         "_received",
         "_stream_consumed",
         "_url",
+        "form_limits",
         "max_body_size",
         "receive",
         "scope",
@@ -121,10 +126,12 @@ class Request:
         scope: Scope,
         receive: Receive = _no_receive,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        form_limits: FormLimits = DEFAULT_FORM_LIMITS,
     ) -> None:
         self.scope = scope
         self.receive = receive
         self.max_body_size = max_body_size
+        self.form_limits = form_limits
         self._headers: Headers | None = None
         self._query: QueryParams | None = None
         self._cookies: dict[str, str] | None = None
@@ -219,9 +226,15 @@ class Request:
 
         They run only if the handler returns: when it raises (a 409 for an email already
         registered), what it queued for after a success, such as a welcome mail, is dropped.
+        When the App's background queue is full, ``add`` raises
+        :class:`~asgilab.background.BackgroundQueueFull`, which answers 503 with
+        ``Retry-After`` (see :mod:`asgilab.background`).
         """
         if self._background is None:
-            self._background = BackgroundTasks()
+            runner = getattr(self.scope.get("app"), "background", None)
+            if not isinstance(runner, BackgroundRunner):
+                runner = None  # no asgilab App: nothing to be full
+            self._background = BackgroundTasks(runner=runner)
         return self._background
 
     def url_for(self, name: str, /, **params: Any) -> str:
@@ -324,22 +337,32 @@ class Request:
         except ValueError:  # int() refuses more than sys.get_int_max_str_digits() digits
             raise HTTPException(400, "invalid JSON: a number has too many digits") from None
 
-    async def form(self) -> FormData:
+    async def form(
+        self,
+        *,
+        max_files: int | None = None,
+        max_fields: int | None = None,
+        max_part_size: int | None = None,
+    ) -> FormData:
         """The body as a form: ``application/x-www-form-urlencoded`` or ``multipart/form-data``.
 
         Multipart is parsed by python-multipart as it streams in (files spool to
-        disk past 1 MiB); the body limit applies to both.
+        disk past 1 MiB); the body limit applies to both, and so do ``form_limits``
+        (1,000 files, 1,000 fields, 1 MiB a field unless the route set others), which
+        the arguments override for this call. The first call parses; later ones
+        return the same form, whatever their limits.
         """
         if self._form is not None:
             return self._form
+        limits = self.form_limits.override(
+            max_files=max_files, max_fields=max_fields, max_part_size=max_part_size
+        )
         content_type = self.headers.get("content-type", "")
         media_type = content_type.partition(";")[0].strip().lower()
         if media_type == "multipart/form-data":
-            self._form = await _parse_multipart(self, content_type)
+            self._form = await parse_multipart(self.stream(), content_type, limits)
         elif media_type in ("application/x-www-form-urlencoded", ""):
-            # Browsers send forms as UTF-8, percent-encoded; parse_qsl decodes the escapes.
-            body = (await self.body()).decode("utf-8", "replace")
-            self._form = FormData(parse_qsl(body, keep_blank_values=True))
+            self._form = parse_urlencoded(await self.body(), limits)
         else:
             raise HTTPException(
                 415,
@@ -421,107 +444,3 @@ def _too_large(limit: int) -> HTTPException:
         f"request body larger than the limit of {limit} bytes",
         headers={"connection": "close"},
     )
-
-
-async def _parse_multipart(request: Request, content_type: str) -> FormData:
-    # python_multipart is imported here: only apps that take uploads pay for it.
-    from python_multipart.exceptions import FormParserError
-    from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
-
-    _, options = parse_options_header(content_type)
-    boundary = options.get(b"boundary")
-    if not boundary:
-        raise HTTPException(400, "multipart form without a boundary in its content-type")
-
-    items: list[tuple[str, str | UploadFile]] = []
-    headers: list[tuple[bytes, bytes]] = []
-    header_name = bytearray()
-    header_value = bytearray()
-    part_data = bytearray()
-    current: dict[str, Any] = {}
-
-    def on_part_begin() -> None:
-        headers.clear()
-        part_data.clear()
-        current.clear()
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        header_name.extend(data[start:end])
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        header_value.extend(data[start:end])
-
-    def on_header_end() -> None:
-        headers.append((bytes(header_name).lower(), bytes(header_value)))
-        header_name.clear()
-        header_value.clear()
-
-    def on_headers_finished() -> None:
-        disposition = b""
-        part_type = "text/plain"
-        for name, value in headers:
-            if name == b"content-disposition":
-                disposition = value
-            elif name == b"content-type":
-                part_type = value.decode("latin-1")
-        _, params = parse_options_header(disposition)
-        if b"name" not in params:
-            raise HTTPException(400, "multipart part without a name in its content-disposition")
-        current["name"] = params[b"name"].decode("utf-8", "replace")
-        if b"filename" in params:
-            current["file"] = UploadFile(
-                params[b"filename"].decode("utf-8", "replace"),
-                part_type,
-                Headers(list(headers)),
-            )
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        upload = current.get("file")
-        if upload is not None:
-            # The parser's callbacks are sync; the spooled file write is a memory
-            # copy (or a small local write past the spool size).
-            upload.file.write(data[start:end])
-            upload.size += end - start
-        else:
-            part_data.extend(data[start:end])
-
-    def on_part_end() -> None:
-        if "file" in current:
-            items.append((current["name"], current["file"]))
-        else:
-            items.append((current["name"], part_data.decode("utf-8", "replace")))
-
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": on_part_begin,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_headers_finished": on_headers_finished,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-        },
-    )
-    try:
-        try:
-            async for chunk in request.stream():
-                parser.write(chunk)
-            parser.finalize()
-        except FormParserError as exc:
-            raise HTTPException(400, f"invalid multipart body: {exc}") from None
-        if parser.state != MultipartState.END:
-            # A body cut short: the part being read would be lost without a word.
-            raise HTTPException(400, "invalid multipart body: it ends before its last boundary")
-    except BaseException:
-        # Nobody gets the form: close the files spooled so far (on disk past 1 MiB).
-        uploads = [value for _, value in items if isinstance(value, UploadFile)]
-        if "file" in current and current["file"] not in uploads:
-            uploads.append(current["file"])  # the part being read when it failed
-        for upload in uploads:
-            upload.file.close()
-        raise
-    for _, value in items:
-        if isinstance(value, UploadFile):
-            value.file.seek(0)  # ready to read from the start
-    return FormData(items)

@@ -10,7 +10,10 @@ getting those headers right:
   where HTTP forbids it, 1xx, 204 and 304, which take no body;
 * header names and values are validated when set, so a CR or LF in a value
   raises in the handler (a 500) instead of splitting the response;
-* a HEAD request gets the same status and headers as GET, and no body.
+* a HEAD request gets the same status and headers as GET, and no body;
+* a body sent in pieces (a stream, a file) stops when the client leaves
+  (:func:`send_body`), and a file a client names stays inside its directory
+  (``FileResponse(name, root=...)``).
 
 >>> r = JSONResponse({"id": 1}, status_code=201)
 >>> r.status_code, r.body, r.headers["content-type"], r.headers["content-length"]
@@ -25,15 +28,18 @@ import json
 import logging
 import mimetypes
 import os
+import re
 import stat
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 from http.cookies import SimpleCookie
-from typing import Any, Literal
-from urllib.parse import quote
+from typing import Any, BinaryIO, Literal
+from urllib.parse import quote, unquote
 
 from .background import BackgroundTask, BackgroundTasks, run_sync
 from .datastructures import InvalidHeader, MutableHeaders, encode_header
+from .errors import excerpt
+from .files import UnsafePath, safe_join
 from .types import Receive, Scope, Send
 
 __all__ = [
@@ -48,6 +54,8 @@ __all__ = [
     "byte_range",
     "render_json",
     "run_background",
+    "safe_redirect_target",
+    "send_body",
 ]
 
 logger = logging.getLogger("asgilab.responses")
@@ -116,6 +124,59 @@ def _none_match(header: bytes, etag: bytes) -> bool:
     return etag.removeprefix(b"W/") in (
         tag.strip().removeprefix(b"W/") for tag in header.split(b",")
     )
+
+
+# SameSite values, as RFC 6265bis spells them.
+_SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+# A host name in a cookie's Domain: dot-separated labels of letters, digits and '-' (one
+# leading dot is allowed, and ignored by browsers). Nothing else, so nothing to inject.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_COOKIE_DOMAIN = re.compile(rf"\.?{_LABEL}(?:\.{_LABEL})*")
+
+
+def _check_cookie_attribute(attribute: str, value: str, example: str) -> None:
+    """Refuse what would break out of a cookie attribute: RFC 6265 (4.1.1) lets an
+    attribute's value be printable ASCII but ``;``, which would start another one."""
+    for char in value:
+        if char == ";":
+            why = f"which would end the {attribute} and start another attribute"
+        elif char < " " or char == "\x7f":
+            why = "a control character (a CR or LF would split the header)"
+        elif not char.isascii():
+            why = "which is not ASCII (percent-encode it)"
+        else:
+            continue
+        raise InvalidHeader(
+            f"cookie {attribute} {excerpt(value)!r} has {char!r}, {why}; give {example}"
+        )
+
+
+def _cookie_expires(expires: str | int) -> str | int:
+    """``expires`` checked: seconds from now (an int), or an HTTP date."""
+    if isinstance(expires, bool) or not isinstance(expires, str | int):
+        raise TypeError(f"cookie expires is an HTTP date or a number of seconds, not {expires!r}")
+    if isinstance(expires, str):
+        try:
+            parsedate_to_datetime(expires)
+        except (TypeError, ValueError):
+            raise InvalidHeader(
+                f"cookie expires {excerpt(expires)!r} is not an HTTP date; give one such as "
+                "'Wed, 21 Oct 2026 07:28:00 GMT', or max_age in seconds"
+            ) from None
+        _check_cookie_attribute("expires", expires, "an HTTP date")
+    return expires
+
+
+def _check_cookie_prefix(key: str, *, secure: bool, path: str | None, domain: str | None) -> None:
+    """Browsers drop a ``__Secure-`` cookie without Secure, and a ``__Host-`` one without
+    Secure, with a Domain or with a Path other than ``/`` (RFC 6265bis, 4.1.3)."""
+    lowered = key.lower()
+    if lowered.startswith("__secure-") and not secure:
+        raise InvalidHeader(f"cookie {key!r} needs secure=True, as its __Secure- prefix says")
+    if lowered.startswith("__host-") and (not secure or domain is not None or path != "/"):
+        raise InvalidHeader(
+            f"cookie {key!r} needs secure=True, path='/' and no domain, as its __Host- prefix says"
+        )
 
 
 class Response:
@@ -213,12 +274,33 @@ class Response:
         httponly: bool = False,
         samesite: Literal["lax", "strict", "none"] | None = "lax",
     ) -> None:
-        """Add a ``set-cookie`` header; the value is quoted as cookies require.
+        """Add a ``set-cookie`` header. A session cookie, the safe way:
 
         >>> r = Response()
-        >>> r.set_cookie("session", "abc", max_age=60, httponly=True)
+        >>> r.set_cookie("session", "abc", max_age=3600, secure=True, httponly=True)
         >>> r.headers["set-cookie"]
-        'session=abc; HttpOnly; Max-Age=60; Path=/; SameSite=lax'
+        'session=abc; HttpOnly; Max-Age=3600; Path=/; SameSite=Lax; Secure'
+
+        * ``httponly=True``: page scripts cannot read it (``document.cookie``), so a
+          script injected into a page (XSS) cannot steal the session. Set it on
+          every cookie your JavaScript does not need.
+        * ``secure=True``: the browser sends it over HTTPS only, never in clear
+          text. Set it wherever the site is served over HTTPS (and it should be).
+        * ``samesite``: ``"lax"`` (the default) keeps it off requests other sites
+          start, but for top-level links; ``"strict"`` keeps it off those too;
+          ``"none"`` sends it everywhere and requires ``secure=True`` (browsers drop
+          a ``SameSite=None`` cookie that is not ``Secure``).
+        * ``max_age`` (seconds) or ``expires`` (an HTTP date) make it outlive the
+          browser session; neither: it goes when the browser closes.
+
+        The value is quoted as cookies require (``;``, a line break, a quote end up
+        escaped inside ``"..."``), so it cannot add attributes. The name and every
+        attribute are checked, so ``path`` or ``domain`` cannot either:
+
+        >>> r.set_cookie("s", "1", path="/; Domain=evil.example")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        asgilab.datastructures.InvalidHeader: cookie path '/; Domain=evil.example' has ';', which...
         """
         cookie: SimpleCookie = SimpleCookie()
         try:
@@ -227,21 +309,42 @@ class Response:
             raise InvalidHeader(f"invalid cookie name {key!r}: {exc}") from None
         morsel = cookie[key]
         if max_age is not None:
+            if isinstance(max_age, bool) or not isinstance(max_age, int):
+                raise TypeError(f"cookie max_age is a number of seconds, not {max_age!r}")
             morsel["max-age"] = max_age
         if expires is not None:
-            morsel["expires"] = expires
+            morsel["expires"] = _cookie_expires(expires)
         if path is not None:
+            _check_cookie_attribute("path", path, "a plain URL path such as '/account'")
+            if not path.startswith("/"):
+                raise InvalidHeader(
+                    f"cookie path {path!r} does not start with '/', and browsers ignore such a "
+                    "path (they use the request's directory); give one such as '/account'"
+                )
             morsel["path"] = path
         if domain is not None:
+            if not _COOKIE_DOMAIN.fullmatch(domain):
+                raise InvalidHeader(
+                    f"cookie domain {excerpt(domain)!r} is not a host name; give letters, digits, "
+                    "'-' and '.' only, such as 'example.com' (an international name in its "
+                    "ASCII xn-- form), or no domain to keep the cookie to this host"
+                )
             morsel["domain"] = domain
         if secure:
             morsel["secure"] = True
         if httponly:
             morsel["httponly"] = True
         if samesite is not None:
-            if samesite.lower() not in ("lax", "strict", "none"):
+            canonical = _SAMESITE.get(samesite.lower()) if isinstance(samesite, str) else None
+            if canonical is None:
                 raise InvalidHeader(f"samesite must be 'lax', 'strict' or 'none', not {samesite!r}")
-            morsel["samesite"] = samesite
+            if canonical == "None" and not secure:
+                raise InvalidHeader(
+                    f"cookie {key!r} has samesite='none' without secure=True, and browsers drop "
+                    "such a cookie; pass secure=True (and serve over HTTPS), or samesite='lax'"
+                )
+            morsel["samesite"] = canonical
+        _check_cookie_prefix(key, secure=secure, path=path, domain=domain)
         self.raw_headers.append(encode_header("set-cookie", morsel.OutputString()))
 
     def delete_cookie(
@@ -308,6 +411,44 @@ class JSONResponse(Response):
         return render_json(content)
 
 
+def _is_local_path(url: str) -> bool:
+    """Whether a browser would read ``url`` as a path on this site, however often it is
+    percent-decoded on its way (a ``?next=`` value is decoded by the app, then maybe again).
+    """
+    for _ in range(4):
+        if not url.startswith("/") or url[1:2] in ("/", "\\"):
+            return False  # a scheme ("https:"), a relative path, or "//host" / "/\\host"
+        if any(char < " " or char == "\x7f" for char in url):
+            return False  # browsers drop a tab or line break: "/\t/evil.example" is "//evil..."
+        decoded = unquote(url)
+        if decoded == url:
+            return True
+        url = decoded
+    return False  # encoded four times over: no honest link is
+
+
+def safe_redirect_target(url: str | None, fallback: str = "/") -> str:
+    """``url`` if it is a path on this site, else ``fallback``: where to send a ``?next=``.
+
+    A path starts with one ``/``, not two (``//evil.example`` is another host) nor
+    ``/\\`` (which browsers read as ``//``), has no scheme and no control
+    character, and stays so once percent-decoded (``%2F%2Fevil.example``).
+
+    >>> safe_redirect_target("/account?tab=keys")
+    '/account?tab=keys'
+    >>> targets = ["//evil.example", "%2F%2Fevil.example", "/%2F/evil.example", "/\\\\evil.example",
+    ...            "https:evil.example", "https://evil.example/", "/\\t/evil.example", "", None]
+    >>> {safe_redirect_target(t, fallback="/home") for t in targets}
+    {'/home'}
+    """
+    if not _is_local_path(fallback):
+        raise ValueError(
+            f"fallback {fallback!r} is not a path on this site; give one that starts "
+            "with a single '/', such as '/'"
+        )
+    return url if url is not None and _is_local_path(url) else fallback
+
+
 class RedirectResponse(Response):
     """Send the client elsewhere: ``RedirectResponse("/login", status_code=303)``.
 
@@ -315,6 +456,18 @@ class RedirectResponse(Response):
 
     >>> RedirectResponse("/café?x=1").headers["location"]
     '/caf%C3%A9?x=1'
+
+    The URL is sent as given, another site's included: that is what a redirect is
+    for. So never pass it a URL the client chose, ``RedirectResponse(request.query["next"])``:
+    a link to your login page with ``?next=//evil.example`` sends your users, just
+    logged in, to a look-alike page (an *open redirect*). ``%2F%2Fevil.example``,
+    ``https:evil.example`` and ``/\\evil.example`` lead there too. :meth:`local`
+    redirects only to a path on this site, and elsewhere to ``fallback``:
+
+    >>> RedirectResponse.local("//evil.example", fallback="/home").headers["location"]
+    '/home'
+    >>> RedirectResponse.local("/notes/3", status_code=303).headers["location"]
+    '/notes/3'
     """
 
     def __init__(
@@ -335,14 +488,88 @@ class RedirectResponse(Response):
         self.raw_headers = [h for h in self.raw_headers if h[0] != b"location"]
         self.raw_headers.append(encode_header("location", location))
 
+    @classmethod
+    def local(
+        cls,
+        url: str | None,
+        fallback: str = "/",
+        status_code: int = 307,
+        headers: Mapping[str, str] | None = None,
+        background: BackgroundTask | BackgroundTasks | None = None,
+    ) -> RedirectResponse:
+        """A redirect to ``url`` if it is a path on this site, else to ``fallback``
+        (see :func:`safe_redirect_target`): the way to follow a ``?next=`` a client sent.
+        """
+        return cls(safe_redirect_target(url, fallback), status_code, headers, background)
+
+
+async def send_body(chunks: AsyncGenerator[bytes, None], receive: Receive, send: Send) -> bool:
+    """Send ``chunks`` as the body, then its end, unless the client leaves first.
+
+    Returns whether the whole body went out; ``chunks`` is closed either way, so
+    its ``finally`` blocks (closing a file, a cursor) run. Streams and files share it.
+
+    Two things happen at once, in two tasks: a *sender* sends the chunks, and a
+    *listener* waits for ``http.disconnect``. A server does not fail ``send`` when
+    the client is gone (uvicorn, with h11 or httptools, returns at once and drops
+    the message), so only ``receive`` can tell. When the listener hears it, the
+    sender is cancelled wherever it waits (a slow generator, a read), and checks
+    between chunks in case it never waits at all.
+    """
+    listener = asyncio.ensure_future(_wait_for_disconnect(receive))
+    sender = asyncio.ensure_future(_send_chunks(chunks, send, listener))
+    try:
+        await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sender, listener):
+            task.cancel()  # nothing, for the one that is done
+        # Both must have stopped before the generator can be closed: aclose() fails
+        # on a generator that a task is still running.
+        await asyncio.gather(sender, listener, return_exceptions=True)
+        await chunks.aclose()
+    return False if sender.cancelled() else sender.result()  # result() re-raises its error
+
+
+async def _send_chunks(
+    chunks: AsyncGenerator[bytes, None], send: Send, listener: asyncio.Future[None]
+) -> bool:
+    async for chunk in chunks:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        # NOTE: neither a generator that never awaits nor a send that does not wait
+        # (a server's send returns at once when its buffer has room, and uvicorn's after
+        # a disconnect) lets another task run: without this the listener would first
+        # hear the client leave once the last chunk is sent, and the loop would serve
+        # nobody else meanwhile. PERF: one trip through the loop per chunk, ~2 us here.
+        await asyncio.sleep(0)
+        if listener.done():
+            return False
+    await send({"type": "http.response.body", "body": b""})
+    return True
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    try:
+        while (await receive())["type"] != "http.disconnect":
+            # What is left of a request body the handler did not read; and a turn for
+            # the other tasks, should a receive() never wait.
+            await asyncio.sleep(0)
+    except Exception:
+        # receive() itself failed (under a function middleware that streamed the body,
+        # it raises BodyConsumed): a disconnect cannot be heard, so the body is sent to
+        # its end, as it would be without a listener, rather than cut short.
+        logger.debug("receive() failed; sending the body without listening", exc_info=True)
+        await asyncio.Event().wait()  # cancelled once the body is sent
+
 
 class StreamingResponse(Response):
     """A body produced piece by piece by an async or sync iterator of ``bytes`` or ``str``.
 
     No ``content-length`` (the size is unknown), so HTTP/1.1 uses chunked encoding.
     When the client disconnects, iteration stops and the iterator is closed, so its
-    ``finally`` blocks (closing a cursor, a file) run. A sync iterator runs in the
-    thread pool, one item at a time, so it may block.
+    ``finally`` blocks (closing a cursor, a file) run; the loop gets a turn between
+    chunks, so a generator that never awaits neither blocks other requests nor runs
+    on for nobody (see :func:`send_body`). A sync iterator runs in the thread pool,
+    one item at a time, so it may block.
     """
 
     length_from_body = False  # a caller's content-length, if any, is kept
@@ -388,15 +615,6 @@ class StreamingResponse(Response):
                 # next(); the generator is dropped and collected when it returns.
                 logger.debug("sync iterator still running on disconnect; not closed")
 
-    async def _stream(self, send: Send) -> None:
-        chunks = self._chunks()
-        try:
-            async for chunk in chunks:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        finally:
-            await chunks.aclose()
-        await send({"type": "http.response.body", "body": b""})
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
@@ -405,35 +623,11 @@ class StreamingResponse(Response):
             if scope.get("method") == "HEAD":
                 await send({"type": "http.response.body", "body": b""})
             else:
-                await self._stream_until_disconnect(receive, send)
+                await send_body(self._chunks(), receive, send)
         finally:
             await self._close_iterator()
         if self.background is not None:
             await run_background(scope, self.background)
-
-    async def _stream_until_disconnect(self, receive: Receive, send: Send) -> None:
-        # Two things at once: send the chunks, and listen for http.disconnect (a
-        # server does not fail `send` when the client is gone; uvicorn drops it
-        # silently). Whichever finishes first cancels the other.
-        streamer = asyncio.ensure_future(self._stream(send))
-        listener = asyncio.ensure_future(_wait_for_disconnect(receive))
-        try:
-            await asyncio.wait({streamer, listener}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (streamer, listener):
-                if not task.done():
-                    task.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
-        if streamer.cancelled():
-            return  # the client left; cleanup runs in __call__
-        await streamer  # re-raise an error from the iterator
-
-
-async def _wait_for_disconnect(receive: Receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
 
 
 class RangeNotSatisfiable(ValueError):
@@ -496,15 +690,45 @@ def _attachment(filename: str) -> str:
     return f"attachment; filename*=utf-8''{quote(filename, safe='!#$&+^`|~')}"
 
 
+# Opening a FIFO by name waits for a writer; non-blocking, it returns at once (and fstat
+# then refuses it). Windows has neither FIFOs to open by name nor the flag.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+
+
 class FileResponse(Response):
     """A file sent in chunks, with its type, size, ``last-modified`` and ``etag``.
 
     The file is looked at when the response is sent (not when created): a file
-    that is missing by then answers 404. ``If-None-Match`` with the current etag
-    answers 304. A ``Range`` of bytes (``bytes=0-99``, ``bytes=100-``,
-    ``bytes=-100``) answers 206 with just those bytes -- what lets a video player
-    seek and a download resume -- unless an ``If-Range`` names an older version;
-    a range past the end answers 416. HEAD gets the headers only.
+    that is missing by then answers 404, as does a path no file can have (a NUL
+    in it, a name too long) or what is not a regular file (a directory, a FIFO).
+    ``If-None-Match`` with the current etag answers 304. A ``Range`` of bytes
+    (``bytes=0-99``, ``bytes=100-``, ``bytes=-100``) answers 206 with just those
+    bytes -- what lets a video player seek and a download resume -- unless an
+    ``If-Range`` names an older version; a range past the end answers 416. HEAD
+    gets the headers only. A client that leaves stops the reading (:func:`send_body`).
+
+    **A file the client names** is served with ``root``: ``path`` is then a name
+    under that directory, and anything that would leave it answers 404, like a
+    missing file (:func:`~asgilab.files.safe_join` decides; symlinks out of
+    ``root`` are refused unless ``allow_symlink_escape=True``):
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from asgilab import App, Client
+    >>> public = Path(tempfile.mkdtemp())
+    >>> _ = (public / "hello.txt").write_text("hi")
+    >>> app = App()
+    >>> @app.get("/files/{name:path}")
+    ... async def files(request, name: str):
+    ...     return FileResponse(name, root=public)
+    >>> urls = ["/files/hello.txt", "/files/..%2F..%2Fetc%2Fpasswd", "/files/%2Fetc%2Fpasswd"]
+    >>> with Client(app) as client:
+    ...     [client.get(url).status_code for url in urls]
+    [200, 404, 404]
+
+    Never ``FileResponse(os.path.join(public, name))``: ``name`` arrives decoded,
+    ``../../etc/passwd`` or ``/etc/passwd``, and that line serves either
+    (see :mod:`asgilab.files`).
     """
 
     chunk_size = 64 * 1024
@@ -518,8 +742,13 @@ class FileResponse(Response):
         media_type: str | None = None,
         filename: str | None = None,
         background: BackgroundTask | BackgroundTasks | None = None,
+        *,
+        root: str | os.PathLike[str] | None = None,
+        allow_symlink_escape: bool = False,
     ) -> None:
         self.path = os.fspath(path)
+        self.root = None if root is None else os.fspath(root)
+        self.allow_symlink_escape = allow_symlink_escape
         self.filename = filename
         if media_type is None:
             guessed, _ = mimetypes.guess_type(filename or self.path)
@@ -537,23 +766,75 @@ class FileResponse(Response):
         etag = '"' + hashlib.md5(etag_source, usedforsecurity=False).hexdigest() + '"'
         return formatdate(st.st_mtime, usegmt=True).encode(), etag.encode()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def _open(self) -> tuple[BinaryIO, os.stat_result] | None:
+        """The file, open, and what it is; None when there is no file to send (a 404).
+
+        Disk work, so it runs in the thread pool; and all of it happens before the
+        response starts, while a 404 can still be sent.
+        """
+        path: str | os.PathLike[str] = self.path
+        if self.root is not None:
+            try:
+                path = safe_join(
+                    self.root, self.path, allow_symlink_escape=self.allow_symlink_escape
+                )
+            except UnsafePath as exc:
+                logger.debug("404 for %s", exc)  # the client learns nothing; the log, why
+                return None
         try:
-            st = await run_sync(os.stat, self.path)
-        except OSError:
-            # Missing, or a path no file can have (data.txt/x, a name too long, a
-            # directory it may not enter): for the client, there is no such file.
-            st = None
-        if st is None or not stat.S_ISREG(st.st_mode):
+            # NOTE: opened, then looked at (fstat): what is checked is what is sent, even
+            # if the name is swapped for another file in between.
+            fd = os.open(path, _OPEN_FLAGS)
+        except (OSError, ValueError):
+            # Missing, or a path no file can have: data.txt/x, a name too long, a
+            # directory it may not enter (OSError), a NUL or a lone surrogate in it
+            # (ValueError). For the client, there is no such file.
+            return None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            return None
+        return os.fdopen(fd, "rb"), st
+
+    async def _read(self, file: BinaryIO, size: int) -> AsyncGenerator[bytes, None]:
+        """The next ``size`` bytes of ``file``, a chunk at a time, read in the thread pool."""
+        left = size
+        while left > 0:
+            chunk = await run_sync(file.read, min(self.chunk_size, left))
+            if not chunk:
+                # The file shrank while it was sent: the content-length is a promise
+                # broken, and raising lets the server close the connection on it.
+                raise OSError(f"{self.path} ended {left} bytes short of its content-length")
+            left -= len(chunk)
+            yield chunk
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        opened = await run_sync(self._open)
+        if opened is None:
             await PlainTextResponse("Not Found", 404)(scope, receive, send)
             return
+        file, st = opened
+        try:
+            if not await self._send(file, st, scope, receive, send):
+                return
+        finally:
+            # NOTE: a read cancelled by a disconnect still runs in its thread; close()
+            # waits for it (the file's lock), at most one chunk's read.
+            file.close()
+        if self.background is not None:
+            await run_background(scope, self.background)
+
+    async def _send(
+        self, file: BinaryIO, st: os.stat_result, scope: Scope, receive: Receive, send: Send
+    ) -> bool:
+        """Answer with the file (or a part, 304, 416); whether the file's answer was sent."""
         last_modified, etag = self._validators(st)
         headers = [*self.raw_headers, (b"last-modified", last_modified), (b"etag", etag)]
         asked = {n: v for n, v in scope.get("headers") or () if n in _FILE_CONDITIONS}
         if b"if-none-match" in asked and _none_match(asked[b"if-none-match"], etag):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
-            return
+            return False
         status, first, last = self.status_code, 0, st.st_size - 1
         if status == 200:
             headers.append((b"accept-ranges", b"bytes"))
@@ -571,26 +852,23 @@ class FileResponse(Response):
                     await PlainTextResponse("Range Not Satisfiable", 416, refusal)(
                         scope, receive, send
                     )
-                    return
+                    return False
                 if wanted is not None:
                     status, (first, last) = 206, wanted
                     content_range = f"bytes {first}-{last}/{st.st_size}"
                     headers.append((b"content-range", content_range.encode()))
-        headers.append((b"content-length", b"%d" % (last - first + 1)))
+        size = last - first + 1
+        headers.append((b"content-length", b"%d" % size))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         if scope.get("method") == "HEAD":
             await send({"type": "http.response.body", "body": b""})
+            return True
+        file.seek(first)  # no I/O: it moves the next read
+        chunks = self._read(file, size)
+        if size <= self.chunk_size:
+            # PERF: one chunk, the common case: read, then sent in one message, with no
+            # listener (two tasks) for a disconnect: once it is read, there is nothing to stop.
+            await send({"type": "http.response.body", "body": b"".join([c async for c in chunks])})
         else:
-            with open(self.path, "rb") as file:
-                file.seek(first)
-                left = last - first + 1
-                while left > 0 and (chunk := await run_sync(file.read, min(self.chunk_size, left))):
-                    left -= len(chunk)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            if left > 0:
-                # The file shrank while it was sent: the content-length is a promise
-                # broken, and raising lets the server close the connection on it.
-                raise OSError(f"{self.path} ended {left} bytes short of its content-length")
-            await send({"type": "http.response.body", "body": b""})
-        if self.background is not None:
-            await run_background(scope, self.background)
+            await send_body(chunks, receive, send)
+        return True

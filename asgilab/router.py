@@ -42,6 +42,9 @@ Decisions worth knowing:
   no match: its regex would backtrack in time that grows as a power of the length.
 * ``url_for`` refuses what would not route back: a value a converter refuses, a ``.`` or
   ``..`` segment (clients resolve them), a path starting with ``//`` (another host).
+* Two routes of one shape may not share a method, with one exception, the notebook way: a
+  route registered again by its own function (the same one, or one a re-run cell defined
+  again, see :func:`redefines`) replaces the old route in place (see :meth:`Router.add`).
 
 Showing the tree and narrating a lookup (``str(router)``, :meth:`Router.explain`) live in
 :mod:`asgilab.explain`, which only reads the tree built here.
@@ -57,6 +60,7 @@ roughly halves lookup times; the interpreted module stays the reference.
 """
 
 import difflib
+import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -79,6 +83,7 @@ __all__ = [
     "Route",
     "Router",
     "Step",
+    "redefines",
     "split_path",
 ]
 
@@ -359,6 +364,68 @@ def _methods_text(methods: Iterable[str]) -> str:
     return ",".join(sorted(methods))
 
 
+def redefines(new: Callable[..., Any], old: Callable[..., Any]) -> bool:
+    """Whether ``new`` is ``old`` defined again, as a re-run notebook cell defines it.
+
+    Running a cell again makes new function (or class) objects, compiled anew, with the
+    same ``__module__`` and ``__qualname__`` as before. Not a redefinition:
+
+    * the very same object (nothing was defined again; callers check ``new is old``);
+    * a lambda: every lambda of a scope is called ``<lambda>``, so two different ones
+      would pass for one another;
+    * functions made by one ``def`` run twice without compiling it again (in a loop, in
+      a factory): they share their code and differ in what they close over, so they are
+      different functions (decorators that set ``__wrapped__`` are looked through);
+    * objects without a ``__qualname__`` (a ``functools.partial``, a callable instance):
+      nothing names them, so only the same object is the same.
+
+    >>> def page(request): ...
+    >>> old = page
+    >>> def page(request): ...
+    >>> redefines(page, old), redefines(page, page), redefines(lambda r: 1, lambda r: 1)
+    (True, False, False)
+    """
+    if new is old:
+        return False
+    name = getattr(new, "__qualname__", None)
+    if not isinstance(name, str) or "<lambda>" in name:
+        return False
+    if getattr(old, "__qualname__", None) != name:
+        return False
+    if getattr(old, "__module__", None) != getattr(new, "__module__", None):
+        return False
+    code = getattr(inspect.unwrap(new), "__code__", None)
+    return code is None or code is not getattr(inspect.unwrap(old), "__code__", None)
+
+
+def _function_name(endpoint: Callable[..., Any]) -> str:
+    name = getattr(endpoint, "__qualname__", None)
+    return name if isinstance(name, str) else f"{type(endpoint).__qualname__} object"
+
+
+def _other_function(route: Route, other: Route) -> str:
+    """The end of a RouteConflict message: the two functions, and why they are not one."""
+    new, old = _function_name(route.endpoint), _function_name(other.endpoint)
+    said = f"; {old} serves it, {new} is another function"
+    if new != old:
+        return said
+    if "<lambda>" in new:
+        return said + " (a lambda replaces no other lambda)"
+    if getattr(route.endpoint, "__module__", None) != getattr(other.endpoint, "__module__", None):
+        return said + f" (of module {getattr(route.endpoint, '__module__', None)})"
+    if hasattr(route.endpoint, "__qualname__"):
+        return said + " (made by the same def: in a loop, or by a factory?)"
+    return said + " (an object with no __qualname__ replaces only itself)"
+
+
+def _name_summary(entries: list[tuple[Route, Pattern, bool]]) -> tuple[str, bool, str | None]:
+    """What ``Router._name_paths`` keeps for a name that these (non-empty) entries have."""
+    first_path = entries[0][0].path
+    several = any(route.path != first_path for route, _, _ in entries)
+    explicit_path = next((route.path for route, _, explicit in entries if explicit), None)
+    return first_path, several, explicit_path
+
+
 @mypyc_attr(allow_interpreted_subclasses=True)
 class Router:
     """Routes, a radix tree to find them, and the way back from a name to a URL.
@@ -438,6 +505,24 @@ class Router:
         ``check(route)``, when given, runs before anything is added and may refuse the
         route by raising: the App checks its handler there, so that a refused handler
         leaves no route behind (a notebook cell can be fixed and run again).
+
+        Running the cell again is the notebook way, so a route may take a method of its
+        shape from another route *of its own function*: the same function object, or one
+        that :func:`redefines` it (same module and qualified name, compiled anew; never a
+        lambda). The old route is then replaced in place, by the new one as a whole: its
+        place in ``routes`` and in the tree, with the new function, name, methods and
+        extras (methods the old route had and the new one lacks go with it; url_for knows
+        the new name). A method held by another function is a :class:`RouteConflict`.
+        Routes the new one does not collide with stay, even of the same function: the same
+        function at another path, or stacked ``@get`` and ``@post`` on one function.
+
+        >>> router = Router()
+        >>> async def page(request): return "old"
+        >>> _ = router.add("/page", page, ["GET", "POST"])
+        >>> async def page(request): return "new"  # the cell, edited and run again
+        >>> _ = router.add("/page", page, ["GET"])
+        >>> router.routes, router.match("GET", "/page").route.endpoint is page
+        ([Route(path='/page', name='page', methods=['GET'])], True)
         """
         if isinstance(methods, str):
             # A str is an iterable of one-letter "methods": ["P", "O", "S", "T"].
@@ -460,25 +545,38 @@ class Router:
             route_name,
             MappingProxyType(dict(extras)) if extras else _NO_EXTRAS,
         )
-        self._check_name(route, explicit)
+        # Everything is checked before the tree changes: a refused route leaves no trace.
+        found = self._find(pattern)
+        replaced = self._replaced(found, route, pattern) if found is not None else []
+        self._check_name(route, explicit, replaced)
         if check is not None:
             check(route)
-        node = self._insert(pattern)
-        # (A conflict means the node existed before: finding it changed nothing in the tree.)
-        self._check_methods(node, path, method_set, pattern)
+        node = found if found is not None else self._insert(pattern)
         sources = _sources(pattern)
         # Each route binds its own names: GET /u/{id} and POST /u/{name} share one node.
         handler = (route, pattern.names, self._sources.setdefault(sources, sources))
+        # NOTE: the new route takes its methods before the replaced ones lose theirs, so
+        # that a server thread matching meanwhile never finds the path missing.
         for method in method_set:
             node.routes[method] = route
             node.handlers[method] = handler
+        for old in replaced:
+            for method in old.methods - method_set:
+                del node.routes[method], node.handlers[method]
         if "GET" in node.routes and "HEAD" not in node.routes:
             node.handlers["HEAD"] = node.handlers["GET"]
+        elif "HEAD" not in node.routes:
+            node.handlers.pop("HEAD", None)  # the GET it served went with a replaced route
         if pattern.is_static:
-            self._static_paths[path] = {
-                m: Match(r, _NO_PARAMS) for m, (r, _, _) in node.handlers.items()
-            }
-        self.routes.append(route)
+            # (A replaced route of this shape had a static path too, maybe spelled otherwise.)
+            for static_path in {path, *(old.path for old in replaced)}:
+                self._static_paths[static_path] = {
+                    m: Match(r, _NO_PARAMS) for m, (r, _, _) in node.handlers.items()
+                }
+        if replaced:
+            self._replace(replaced, route)
+        else:
+            self.routes.append(route)
         if route_name is not None:
             self._by_name.setdefault(route_name, []).append((route, pattern, explicit))
             first = self._name_paths.get(route_name)
@@ -494,6 +592,21 @@ class Router:
                     explicit_path,
                 )
         return route
+
+    def _replace(self, replaced: list[Route], route: Route) -> None:
+        """Put ``route`` where the first of ``replaced`` was; forget them all, names too."""
+        gone = set(replaced)
+        first = min(self.routes.index(old) for old in replaced)
+        self.routes[first] = route
+        if len(replaced) > 1:
+            self.routes[:] = [r for r in self.routes if r not in gone]
+        for old_name in {old.name for old in replaced if old.name is not None}:
+            entries = [e for e in self._by_name[old_name] if e[0] not in gone]
+            if entries:
+                self._by_name[old_name] = entries
+                self._name_paths[old_name] = _name_summary(entries)
+            else:
+                del self._by_name[old_name], self._name_paths[old_name]
 
     def _insert(self, pattern: Pattern) -> Node:
         """The node where ``pattern`` ends, creating (or splitting) nodes on the way."""
@@ -513,22 +626,34 @@ class Router:
                 i += 1
         return node
 
-    def _check_methods(
-        self, node: Node, path: str, methods: frozenset[str], pattern: Pattern
-    ) -> None:
-        """Refuse a route whose node (that is, whose shape) already has one of its methods."""
-        clash = sorted(m for m in methods if m in node.routes)
-        if clash:
-            other = node.routes[clash[0]]
-            overlap = methods & other.methods
-            on = "" if overlap == methods == other.methods else f" for {_methods_text(overlap)}"
-            raise RouteConflict(
-                f"{_methods_text(methods)} {path} conflicts with"
-                f" {_methods_text(other.methods)} {other.path} (both match {pattern.shape}{on})"
-            )
+    def _replaced(self, node: Node, route: Route, pattern: Pattern) -> list[Route]:
+        """The routes at ``node`` (``route``'s shape) that ``route`` replaces; a clash refused.
 
-    def _check_name(self, route: Route, explicit: bool) -> None:
-        """Refuse a name that would make url_for ambiguous.
+        Each method of ``route`` that the node has already must be held by a route of the
+        same function, or of the function it redefines (a re-run cell): that route is
+        replaced. Held by another function, it is a RouteConflict.
+        """
+        replaced: list[Route] = []
+        for method in sorted(route.methods):
+            other = node.routes.get(method)
+            if other is None or other in replaced:
+                continue
+            if other.endpoint is not route.endpoint and not redefines(
+                route.endpoint, other.endpoint
+            ):
+                methods = route.methods
+                overlap = methods & other.methods
+                on = "" if overlap == methods == other.methods else f" for {_methods_text(overlap)}"
+                raise RouteConflict(
+                    f"{_methods_text(methods)} {route.path} conflicts with"
+                    f" {_methods_text(other.methods)} {other.path} (both match {pattern.shape}{on})"
+                    + _other_function(route, other)
+                )
+            replaced.append(other)
+        return replaced
+
+    def _check_name(self, route: Route, explicit: bool, replaced: list[Route]) -> None:
+        """Refuse a name that would make url_for ambiguous (``replaced`` routes aside).
 
         NOTE: a name must lead url_for to one pattern. Reusing a name for the same path
         (e.g. one name per method) is fine; for another path it is an error when either
@@ -537,7 +662,14 @@ class Router:
         """
         if route.name is None or route.name not in self._name_paths:
             return
-        first_path, several, explicit_path = self._name_paths[route.name]
+        summary = self._name_paths[route.name]
+        if replaced:
+            # PERF: only a re-registration summarises the name again, without the old routes.
+            entries = [e for e in self._by_name[route.name] if e[0] not in replaced]
+            if not entries:
+                return
+            summary = _name_summary(entries)
+        first_path, several, explicit_path = summary
         if explicit:
             # Given explicitly: no other path may have this name, derived or not.
             clash = several or first_path != route.path
@@ -547,7 +679,8 @@ class Router:
         if clash:
             # Some other path has the name: find one such route to name in the message.
             for other, _, other_explicit in self._by_name[route.name]:
-                if other.path != route.path and (explicit or other_explicit):
+                clashes = other.path != route.path and (explicit or other_explicit)
+                if clashes and other not in replaced:
                     break
             raise RouteConflict(
                 f"name {route.name!r} of {_methods_text(route.methods)} {route.path} is already"
@@ -608,7 +741,8 @@ class Router:
         The routes are copied now: routes added to ``other`` later are not seen. Route names
         are kept as they are, so a clash with an existing name is reported. Everything is
         checked before anything is added, each copy by ``check`` too (see :meth:`add`): a
-        refused include leaves this router unchanged.
+        refused include leaves this router unchanged. Including the same routes again (a
+        re-run cell) replaces the copies made before, as :meth:`add` replaces a route.
         """
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise InvalidPattern(
@@ -616,7 +750,8 @@ class Router:
             )
         converters = dict(self.converters)
         for conv_name, converter in other.converters.items():
-            if converters.setdefault(conv_name, converter) is not converter:
+            # (An equal converter is the same: a re-run cell registers it again.)
+            if converters.setdefault(conv_name, converter) != converter:
                 raise InvalidPattern(
                     f"converter {conv_name!r} of the included router differs from this router's"
                     " (register it once, or give one of them another name)"
@@ -631,12 +766,11 @@ class Router:
         segments = dict(self._segments)
         for route, is_explicit in copies:
             pattern = parse_pattern(route.path, converters, segments)
-            self._check_name(route, is_explicit)
+            node = self._find(pattern)
+            replaced = self._replaced(node, route, pattern) if node is not None else []
+            self._check_name(route, is_explicit, replaced)
             if check is not None:
                 check(route)
-            node = self._find(pattern)
-            if node is not None:
-                self._check_methods(node, route.path, route.methods, pattern)
         self.converters = converters
         for route, is_explicit in copies:
             name = route.name if is_explicit else None

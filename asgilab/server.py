@@ -15,6 +15,9 @@ stop it cleanly.
 >>> with serve(hello, lifespan="off") as server:
 ...     httpx.get(server.url).text
 'hi'
+
+It serves with :data:`SERVER_DEFAULTS`, as ``asgilab serve`` does: uvicorn's own
+defaults suit a server behind a proxy, and these one open to anyone.
 """
 
 from __future__ import annotations
@@ -23,19 +26,69 @@ import math
 import socket
 import threading
 import time
-from types import TracebackType
+from collections.abc import Mapping
+from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 
 import uvicorn
 
 from .types import ASGIApp
 
-__all__ = ["Server", "serve"]
+__all__ = ["SERVER_DEFAULTS", "Server", "serve", "server_options"]
+
+#: What asgilab hands uvicorn unless told otherwise (``asgilab serve`` and :func:`serve`),
+#: each a uvicorn option with the ``asgilab serve`` flag of the same name:
+#:
+#: - ``http="h11"``: uvicorn picks httptools when it is installed, and httptools
+#:   buffers a request's headers without bound (20 MB of one header: +20 MiB of
+#:   memory, no answer); h11 refuses them past ``h11_max_incomplete_event_size``.
+#: - ``h11_max_incomplete_event_size=16 KiB``: how much of an unfinished request head
+#:   (request line and headers) h11 holds; past it, 400 and a closed connection. A
+#:   head that arrives whole in one read (asyncio reads up to 256 KiB) is not
+#:   unfinished, so that is the largest that passes. h11's default, said aloud.
+#: - ``limit_concurrency=1000``: connections (or running requests) per process past
+#:   which a new request gets 503, instead of memory and sockets running out.
+#: - ``timeout_keep_alive=5``: seconds an idle kept-alive connection stays open.
+#: - ``proxy_headers=False``: ``X-Forwarded-For`` and ``-Proto`` are the client's
+#:   words, not its address: uvicorn believes them from 127.0.0.1 by default, so
+#:   anything on the machine could pose as any client. Behind a proxy, turn them on
+#:   (``forwarded_allow_ips`` names the proxy, and turns them on by itself).
+#:
+#: uvicorn has no timeout for reading a request's headers: a client that sends them
+#: slowly holds its connection, and counts towards ``limit_concurrency``, for as long
+#: as it likes. Facing the internet directly, a proxy in front (nginx's
+#: ``client_header_timeout``) is what bounds that.
+SERVER_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {
+        "http": "h11",
+        "h11_max_incomplete_event_size": 16 * 1024,
+        "limit_concurrency": 1000,
+        "timeout_keep_alive": 5,
+        "proxy_headers": False,
+    }
+)
+
+
+def server_options(**options: Any) -> dict[str, Any]:
+    """uvicorn's options: :data:`SERVER_DEFAULTS` with ``options`` over them.
+
+    Naming the proxies to trust (``forwarded_allow_ips``) turns the proxy headers on.
+
+    >>> server_options(timeout_keep_alive=10)["timeout_keep_alive"]
+    10
+    >>> server_options(forwarded_allow_ips="10.0.0.5")["proxy_headers"]
+    True
+    """
+    merged = {**SERVER_DEFAULTS, **options}
+    if options.get("forwarded_allow_ips") is not None and "proxy_headers" not in options:
+        merged["proxy_headers"] = True
+    return merged
 
 
 class Server:
     """uvicorn serving ``app`` on ``host:port`` from a daemon thread.
 
+    ``uvicorn_options`` go to ``uvicorn.Config`` over :data:`SERVER_DEFAULTS`.
     Binding the socket here, before uvicorn starts, is what makes ``port=0``
     (let the kernel pick a free port) race-free: the port is known and already
     listening when ``start`` returns.
@@ -61,7 +114,8 @@ class Server:
             self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self._socket.bind((host, port))
             self.port: int = self._socket.getsockname()[1]
-            config = uvicorn.Config(app, lifespan=lifespan, log_level=log_level, **uvicorn_options)
+            options = server_options(lifespan=lifespan, log_level=log_level, **uvicorn_options)
+            config = uvicorn.Config(app, **options)
             self._server = uvicorn.Server(config)
         except BaseException:  # a port in use, an option uvicorn refuses: keep no socket
             self._socket.close()

@@ -4,14 +4,16 @@ background tasks and middleware order. One rule per test, status, headers and bo
 
 import asyncio
 import logging
+import textwrap
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from asgilab.app import App
-from asgilab.errors import AsgilabError, HTTPException
+from asgilab.errors import HTTPException, RouteConflict
 from asgilab.handlers import InvalidHandler
 from asgilab.request import Request
 from asgilab.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -941,15 +943,54 @@ def test_a_client_gone_mid_body_behind_middleware_is_no_server_error(
     assert "ERROR" not in caplog.text
 
 
-def test_no_middleware_after_the_first_request() -> None:
+class Tag:
+    """Pure ASGI middleware that appends ``x-tag: value`` to the response."""
+
+    def __init__(self, app: ASGIApp, value: str) -> None:
+        self.app, self.value = app, value.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def tagged(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message["headers"], (b"x-tag", self.value)]
+            await send(message)
+
+        await self.app(scope, receive, tagged)
+
+
+def test_middleware_added_after_a_request_runs_from_the_next_request() -> None:
     app = make_app()
-    call(app, "GET", "/")
-    with pytest.raises(AsgilabError) as info:
-        app.add_middleware(object)  # type: ignore[arg-type]
-    assert str(info.value) == (
-        "cannot add middleware 'object': the app has already served a request; "
-        "add middleware before serving"
-    )
+    assert call(app, "GET", "/").headers.get_list("x-tag") == []
+    app.add_middleware(Tag, value="a")
+    assert call(app, "GET", "/").headers.get_list("x-tag") == ["a"]
+    app.add_middleware(Tag, value="b")
+    reply = call(app, "GET", "/")
+    assert (reply.text, reply.headers.get_list("x-tag")) == ("home", ["a", "b"])
+
+
+def test_a_request_in_flight_keeps_the_stack_it_started_with() -> None:
+    app = App()
+    app.add_middleware(Tag, value="old")
+    started, release = asyncio.Event(), asyncio.Event()
+
+    @app.get("/slow")
+    async def slow(request: Request) -> str:
+        started.set()
+        await release.wait()
+        return "done"
+
+    async def go() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            in_flight = asyncio.create_task(client.get("/slow"))
+            await started.wait()
+            app.add_middleware(Tag, value="new")  # as a notebook cell does, mid-request
+            release.set()
+            return await in_flight, await client.get("/slow")
+
+    first, second = asyncio.run(go())
+    assert first.headers.get_list("x-tag") == ["old"]
+    assert second.headers.get_list("x-tag") == ["old", "new"]
 
 
 def test_middleware_runs_for_every_call_even_with_a_reused_scope() -> None:
@@ -1123,3 +1164,269 @@ def test_http_exception_with_a_code_without_a_phrase() -> None:
     assert (reply.status_code, reply.text) == (499, "Client Error")
     with pytest.raises(ValueError, match="HTTP status codes run from 100 to 599, not 42"):
         HTTPException(42)
+
+
+# -- re-running notebook cells ----------------------------------------------------------------
+
+
+def endpoint_returning(text: str) -> Callable[..., Any]:
+    async def endpoint(request: Request) -> str:
+        return text
+
+    return endpoint
+
+
+def run_cell(kernel: dict[str, Any], source: str) -> None:
+    """Run ``source`` as a notebook cell: compiled anew each time, in the kernel's globals."""
+    exec(compile(textwrap.dedent(source), "<cell>", "exec"), kernel)
+
+
+def kernel_with(app: App) -> dict[str, Any]:
+    """A notebook's globals after ``from asgilab import *; app = App()``."""
+    return {
+        "__name__": "__main__",
+        "app": app,
+        "Request": Request,
+        "Response": Response,
+        "PlainTextResponse": PlainTextResponse,
+        "Router": Router,
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "again", "requests"),
+    [
+        (
+            """
+            @app.get("/hello")
+            async def hello(request):
+                return "v1"
+            """,
+            """
+            @app.get("/hello")
+            async def hello(request):
+                return "v2"
+            """,
+            [("GET", "/hello", b"", 200, "v2"), ("HEAD", "/hello", b"", 200, "")],
+        ),
+        (
+            """
+            @app.get("/users/{id:int}", name="user")
+            async def user(request, id: int):
+                return {"v": 1, "id": id}
+            """,
+            """
+            @app.get("/users/{user_id:int}", name="user")
+            async def user(request, user_id: int):
+                return {"v": 2, "id": user_id, "url": request.url_for("user", user_id=9)}
+            """,
+            [("GET", "/users/3", b"", 200, '{"v":2,"id":3,"url":"/users/9"}')],
+        ),
+        (  # fewer methods: POST goes with the old route
+            """
+            @app.route("/items", methods=["GET", "POST"])
+            async def items(request):
+                return "v1"
+            """,
+            """
+            @app.route("/items", methods=["GET"])
+            async def items(request):
+                return "v2"
+            """,
+            [("GET", "/items", b"", 200, "v2"), ("POST", "/items", b"", 405, "Method Not Allowed")],
+        ),
+        (  # the new body limit: the route's handler is built again
+            """
+            @app.post("/upload", max_body_size=10)
+            async def upload(request):
+                return str(len(await request.body()))
+            """,
+            """
+            @app.post("/upload", max_body_size=100)
+            async def upload(request):
+                return str(len(await request.body()))
+            """,
+            [("POST", "/upload", b"x" * 50, 200, "50")],
+        ),
+        (  # a route group defined and included in one cell
+            """
+            api = Router()
+
+            @api.get("/ping")
+            async def ping(request):
+                return "v1"
+
+            app.include(api, prefix="/api")
+            """,
+            """
+            api = Router()
+
+            @api.get("/ping")
+            async def ping(request):
+                return "v2"
+
+            app.include(api, prefix="/api")
+            """,
+            [("GET", "/api/ping", b"", 200, "v2")],
+        ),
+    ],
+    ids=["get", "renamed-parameter", "fewer-methods", "body-limit", "include"],
+)
+def test_a_rerun_cell_replaces_its_route(
+    first: str, again: str, requests: list[tuple[str, str, bytes, int, str]]
+) -> None:
+    app = App()
+    app.get("/")(endpoint_returning("home"))
+    kernel = kernel_with(app)
+    run_cell(kernel, first)
+    call(app, "GET", "/")  # served in between: nothing is frozen by it
+    paths = [route.path.split("{")[0] for route in app.router.routes]
+    run_cell(kernel, again)
+    assert [route.path.split("{")[0] for route in app.router.routes] == paths
+    for method, path, body, status, text in requests:
+        reply = call(app, method, path, content=body)
+        assert (reply.status_code, reply.text) == (status, text), (method, path)
+    # The App built the new route's handler and forgot the old one's.
+    assert set(app._endpoints) <= set(app.router.routes)
+
+
+def test_another_function_on_a_rerun_route_is_still_a_conflict() -> None:
+    app = App()
+    kernel = kernel_with(app)
+    hello = """
+    @app.get("/hello")
+    async def hello(request):
+        return "hello"
+    """
+    run_cell(kernel, hello)
+    with pytest.raises(RouteConflict) as info:
+        run_cell(kernel, hello.replace("def hello", "def greet"))
+    assert str(info.value) == (
+        "GET /hello conflicts with GET /hello (both match /hello); hello serves it,"
+        " greet is another function"
+    )
+    assert call(app, "GET", "/hello").text == "hello"
+
+
+def test_a_rerun_cell_with_a_broken_handler_keeps_the_old_route() -> None:
+    app = App()
+    kernel = kernel_with(app)
+    run_cell(kernel, '@app.get("/x")\nasync def x(request):\n    return "old"\n')
+    with pytest.raises(InvalidHandler):
+        run_cell(kernel, '@app.get("/x")\nasync def x(request, nope):\n    return "new"\n')
+    assert call(app, "GET", "/x").text == "old"
+
+
+@pytest.mark.parametrize(
+    ("cells", "layers", "tags"),
+    [
+        (  # function middleware run again: replaced, in its place, the new one runs
+            [
+                """
+                @app.middleware
+                async def tag(request, call_next):
+                    response = await call_next(request)
+                    response.headers.append("x-tag", "v1")
+                    return response
+                """,
+                "app.add_middleware(Tag, value='outer')",
+                """
+                @app.middleware
+                async def tag(request, call_next):
+                    response = await call_next(request)
+                    response.headers.append("x-tag", "v2")
+                    return response
+                """,
+            ],
+            ["Middleware(FunctionMiddleware, dispatch=tag)", "Middleware(Tag, value='outer')"],
+            ["v2", "outer"],
+        ),
+        (  # a class defined in the cell, its options edited: replaced in its place
+            [
+                """
+                class Stamp(Tag):
+                    pass
+
+                app.add_middleware(Stamp, value="v1")
+                """,
+                "app.add_middleware(Tag, value='outer')",
+                """
+                class Stamp(Tag):
+                    pass
+
+                app.add_middleware(Stamp, value="v2")
+                """,
+            ],
+            ["Middleware(Stamp, value='v2')", "Middleware(Tag, value='outer')"],
+            ["v2", "outer"],
+        ),
+        (  # the same class with the same options: replaced
+            ["app.add_middleware(Tag, value='a')", "app.add_middleware(Tag, value='a')"],
+            ["Middleware(Tag, value='a')"],
+            ["a"],
+        ),
+        (  # the same class with other options: a second layer (one class stacked twice)
+            ["app.add_middleware(Tag, value='a')", "app.add_middleware(Tag, value='b')"],
+            ["Middleware(Tag, value='a')", "Middleware(Tag, value='b')"],
+            ["a", "b"],
+        ),
+        (  # a cell that stacks one class twice, run again: still two layers
+            [
+                """
+                class Stamp(Tag):
+                    pass
+
+                app.add_middleware(Stamp, value="a")
+                app.add_middleware(Stamp, value="b")
+                """
+            ]
+            * 2,
+            ["Middleware(Stamp, value='a')", "Middleware(Stamp, value='b')"],
+            ["a", "b"],
+        ),
+    ],
+    ids=["function", "class-options-edited", "same-options", "other-options", "stacked-cell"],
+)
+def test_a_rerun_middleware_cell_replaces_its_layer(
+    cells: list[str], layers: list[str], tags: list[str]
+) -> None:
+    app = make_app()
+    kernel = {**kernel_with(app), "Tag": Tag}
+    for source in cells:
+        run_cell(kernel, source)
+        call(app, "GET", "/")  # served between cells: adding more is still fine
+    assert [repr(layer) for layer in app.user_middleware] == layers
+    assert call(app, "GET", "/").headers.get_list("x-tag") == tags
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        """
+        @app.exception_handler(404)
+        async def not_found(request, exc):
+            return PlainTextResponse("{version}", 404)
+        """,
+        """
+        class Gone(Exception):
+            pass
+
+        @app.exception_handler(Gone)
+        async def gone(request, exc):
+            return PlainTextResponse("{version}", 410)
+
+        @app.get("/gone")
+        async def raise_gone(request):
+            raise Gone
+        """,
+    ],
+    ids=["by-status", "by-class-defined-in-the-cell"],
+)
+def test_a_rerun_exception_handler_cell_replaces_its_handler(cell: str) -> None:
+    app = App()
+    kernel = kernel_with(app)
+    for version in ["v1", "v2"]:
+        run_cell(kernel, cell.replace("{version}", version))
+        reply = call(app, "GET", "/gone")
+        assert reply.text == version
+    assert len(app.exception_handlers) == 1

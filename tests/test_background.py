@@ -6,7 +6,12 @@ import threading
 
 import pytest
 
-from asgilab.background import BackgroundRunner, BackgroundTask, BackgroundTasks
+from asgilab.background import (
+    BackgroundQueueFull,
+    BackgroundRunner,
+    BackgroundTask,
+    BackgroundTasks,
+)
 
 
 def test_tasks_run_sync_and_async() -> None:
@@ -170,7 +175,7 @@ def test_drain_deadline_cancels_running_and_drops_queued(caplog: pytest.LogCaptu
     assert cancelled == [True]
     assert caplog.records[0].getMessage() == (
         "background drain deadline of 0.05 s reached: cancelling 1 running task(s), "
-        "dropping 1 queued task(s)"
+        "dropping 1 queued task(s); App(shutdown_timeout=...) gives them longer"
     )
 
 
@@ -204,9 +209,79 @@ def test_bad_options(options: dict[str, float], message: str) -> None:
     assert str(info.value) == message
 
 
-def test_bad_limit() -> None:
-    with pytest.raises(ValueError, match="background limit must be at least 1, got 0"):
-        BackgroundRunner(limit=0)
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"limit": 0}, "background limit must be at least 1, got 0"),
+        ({"max_queue": -1}, "background queue must be 0 or more, got -1"),
+    ],
+)
+def test_bad_limit(options: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        BackgroundRunner(**options)
+    assert str(info.value) == message
+
+
+async def forever() -> None:
+    await asyncio.Event().wait()
+
+
+def test_a_full_queue_refuses_the_next_task_with_503(caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> tuple[list[int], BackgroundQueueFull]:
+        runner = BackgroundRunner(limit=2, max_queue=3)
+        sizes = []
+        for _ in range(4):  # requests: one task each
+            tasks = BackgroundTasks(runner=runner)
+            tasks.add(forever)
+            runner.submit(tasks)
+            sizes.append(runner.pending)
+        tasks = BackgroundTasks(runner=runner)
+        tasks.add(forever)  # the fifth fits: 2 running, 3 waiting
+        with pytest.raises(BackgroundQueueFull) as info:
+            tasks.add(forever)  # the sixth does not, even from the same request
+        assert len(tasks) == 1
+        runner.submit(tasks)
+        sizes.append(runner.pending)
+        with pytest.raises(BackgroundQueueFull):
+            BackgroundTasks(runner=runner).add(forever)
+        assert runner.refused == 2
+        await runner.drain(0)
+        return sizes, info.value
+
+    with caplog.at_level(logging.WARNING, "asgilab.background"):
+        sizes, error = asyncio.run(main())
+    assert sizes == [1, 2, 3, 4, 5]
+    assert (error.status_code, error.detail, error.headers) == (
+        503,
+        "server busy: its background queue is full (2 waiting, 2 running; "
+        "App(background_queue=3)); retry later",
+        {"retry-after": "5"},
+    )
+    # Once per spell of refusals, not once per refused request.
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "background queue full (2 waiting, 2 running): requests that add a task get 503 "
+        "until it drains; raise App(background_queue=3) or App(background_limit=2), "
+        "or make the tasks quicker"
+    ]
+
+
+def test_a_collector_without_a_runner_takes_any_number() -> None:
+    tasks = BackgroundTasks()
+    for n in range(5000):
+        tasks.add(print, n)
+    assert len(tasks) == 5000
+
+
+def test_a_queue_of_zero_runs_or_refuses() -> None:
+    async def main() -> int:
+        runner = BackgroundRunner(limit=1, max_queue=0)
+        runner.submit(BackgroundTasks([BackgroundTask(forever)]))
+        with pytest.raises(BackgroundQueueFull):
+            runner.check_room()
+        await runner.drain(0)
+        return runner.pending
+
+    assert asyncio.run(main()) == 0
 
 
 def test_runner_survives_a_new_event_loop() -> None:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import httpx
 import pytest
@@ -309,3 +310,68 @@ def test_routes_names_a_partial_by_its_function_and_an_object_by_its_class() -> 
 
     assert _where(functools.partial(test_tree, Path())) == f"{__name__}.test_tree"
     assert _where(Handler()).endswith(".Handler")
+
+
+DEFAULTS = {
+    "http": "h11",
+    "h11_max_incomplete_event_size": 16384,
+    "limit_concurrency": 1000,
+    "timeout_keep_alive": 5,
+    "proxy_headers": False,
+}
+
+
+@pytest.mark.parametrize(
+    ("flags", "changed"),
+    [
+        ([], {}),
+        (["--limit-concurrency", "4000"], {"limit_concurrency": 4000}),
+        (["--limit-concurrency", "0"], {"limit_concurrency": None}),
+        (["--timeout-keep-alive", "20"], {"timeout_keep_alive": 20}),
+        (["--proxy-headers"], {"proxy_headers": True}),
+        (
+            ["--forwarded-allow-ips", "10.0.0.5,10.0.0.6"],
+            {"proxy_headers": True, "forwarded_allow_ips": "10.0.0.5,10.0.0.6"},
+        ),
+        (["--http", "httptools"], {"http": "httptools"}),
+        (["--h11-max-incomplete-event-size", "65536"], {"h11_max_incomplete_event_size": 65536}),
+    ],
+)
+def test_serve_hands_uvicorn_the_defaults_for_the_internet_and_the_flags_change_them(
+    cliapp: ModuleType, monkeypatch: pytest.MonkeyPatch, flags: list[str], changed: dict[str, Any]
+) -> None:
+    import uvicorn
+
+    from asgilab.cli import main
+
+    calls: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
+    assert main(["serve", "cliapp:raw", *flags]) == 0
+    base = {"host": "127.0.0.1", "port": 8000, "workers": 1, "reload": False}
+    assert calls == [(cliapp.raw, {**base, **DEFAULTS, **changed})]
+
+
+def test_serve_help_names_the_defaults_and_their_flags(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asgilab.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")  # no line breaks inside the flags' names
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for phrase in [
+        "--limit-concurrency N connections per process before new requests get 503 "
+        "(default: 1000; 0: none)",
+        "--timeout-keep-alive SECONDS close an idle kept-alive connection after this long "
+        "(default: 5)",
+        "--proxy-headers believe X-Forwarded-For/-Proto from --forwarded-allow-ips (default: off)",
+        "--forwarded-allow-ips IPS the proxies to believe, comma-separated; implies "
+        "--proxy-headers",
+        "--http {h11,httptools} uvicorn's HTTP parser (default: h11, whose request head is "
+        "bounded)",
+        "--h11-max-incomplete-event-size BYTES the most of an unfinished request head h11 "
+        "holds (default: 16384)",
+        "uvicorn has no timeout for reading request headers",
+    ]:
+        assert phrase in text

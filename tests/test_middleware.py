@@ -173,3 +173,69 @@ def test_starlette_middleware_works_as_is() -> None:
     reply = request(app)
     assert reply.headers["content-encoding"] == "gzip"
     assert reply.text == "x" * 1000
+
+
+def cell(source: str, name: str) -> Any:
+    """What a notebook cell defining ``name`` makes: compiled anew on every run."""
+    namespace: dict[str, Any] = {"__name__": "__main__", "Trace": Trace}
+    exec(compile(source, "<cell>", "exec"), namespace)
+    return namespace[name]
+
+
+STAMP = "class Stamp(Trace):\n    pass\n"
+TIMING = "async def timing(request, call_next):\n    return await call_next(request)\n"
+STAMP_V1, STAMP_V2 = cell(STAMP, "Stamp"), cell(STAMP, "Stamp")
+TIMING_V1, TIMING_V2 = cell(TIMING, "timing"), cell(TIMING, "timing")
+
+
+def tracer() -> Any:
+    async def mw(req: Request, call_next: Any) -> Response:
+        return await call_next(req)  # type: ignore[no-any-return]
+
+    return mw
+
+
+TRACER_A, TRACER_B = tracer(), tracer()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "replaces"),
+    [
+        # Class middleware: the same class with the same options (the cell run again).
+        (Middleware(Trace, {"name": "A"}), Middleware(Trace, {"name": "A"}), True),
+        # ... with other options: another layer (one class stacked twice).
+        (Middleware(Trace, {"name": "A"}), Middleware(Trace, {"name": "B"}), False),
+        (Middleware(Trace, {"name": "A"}), Middleware(Trace, {"name": "A", "log": []}), False),
+        # A class the re-run cell defined again: its layer, whatever the options now.
+        (Middleware(STAMP_V1, {"name": "A"}), Middleware(STAMP_V2, {"name": "B"}), True),
+        (Middleware(Trace, {"name": "A"}), Middleware(STAMP_V1, {"name": "A"}), False),
+        # Options holding a function the re-run defined again are the same options.
+        (Middleware(Trace, {"name": TIMING_V1}), Middleware(Trace, {"name": TIMING_V2}), True),
+        # Function middleware: the function tells layers apart.
+        (
+            Middleware(FunctionMiddleware, {"dispatch": TIMING_V1}),
+            Middleware(FunctionMiddleware, {"dispatch": TIMING_V1}),
+            True,
+        ),
+        (
+            Middleware(FunctionMiddleware, {"dispatch": TIMING_V1}),
+            Middleware(FunctionMiddleware, {"dispatch": TIMING_V2}),
+            True,
+        ),
+        # One def run twice (a factory): two functions, two layers.
+        (
+            Middleware(FunctionMiddleware, {"dispatch": TRACER_A}),
+            Middleware(FunctionMiddleware, {"dispatch": TRACER_B}),
+            False,
+        ),
+        (
+            Middleware(FunctionMiddleware, {"dispatch": TIMING_V1}),
+            Middleware(FunctionMiddleware, {"dispatch": TRACER_A}),
+            False,
+        ),
+    ],
+)
+def test_a_layer_added_again_replaces_the_old_one(
+    old: Middleware, new: Middleware, replaces: bool
+) -> None:
+    assert new.replaces(old) is replaces

@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from asgilab import App, Client, Request
 from asgilab.datastructures import InvalidHeader
+from asgilab.errors import BodyConsumed
 from asgilab.responses import (
     FileResponse,
     HTMLResponse,
@@ -18,6 +20,7 @@ from asgilab.responses import (
     RedirectResponse,
     Response,
     StreamingResponse,
+    safe_redirect_target,
 )
 from asgilab.types import Receive, Scope, Send
 
@@ -131,14 +134,188 @@ def test_set_and_delete_cookie() -> None:
     response.delete_cookie("old")
     reply = fetch(response)
     assert reply.headers.get_list("set-cookie") == [
-        'session="a b"; HttpOnly; Max-Age=60; Path=/; SameSite=lax; Secure',
-        'old=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=lax',
+        'session="a b"; HttpOnly; Max-Age=60; Path=/; SameSite=Lax; Secure',
+        'old=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax',
     ]
 
 
 def test_set_cookie_refuses_a_bad_name() -> None:
     with pytest.raises(InvalidHeader, match="invalid cookie name 'a;b'"):
         Response().set_cookie("a;b", "1")
+
+
+def cookie(key: str = "s", value: str = "v", **options: Any) -> str:
+    response = Response()
+    response.set_cookie(key, value, **options)
+    return response.headers["set-cookie"]
+
+
+PATH_FIX = "give a plain URL path such as '/account'"
+DOMAIN_FIX = (
+    "is not a host name; give letters, digits, '-' and '.' only, such as 'example.com' "
+    "(an international name in its ASCII xn-- form), or no domain to keep the cookie to this host"
+)
+
+# options, the whole message: issue 22 found `;` in a path or domain adding attributes.
+COOKIE_REFUSALS = [
+    (
+        {"path": "/; Domain=evil.com; SameSite=None"},
+        "cookie path '/; Domain=evil.com; SameSite=None' has ';', which would end the path "
+        f"and start another attribute; {PATH_FIX}",
+    ),
+    (
+        {"path": "/\r\nSet-Cookie: admin=1"},
+        "cookie path '/\\r\\nSet-Cookie: admin=1' has '\\r', a control character "
+        f"(a CR or LF would split the header); {PATH_FIX}",
+    ),
+    (
+        {"path": "/a\x00"},
+        f"cookie path '/a\\x00' has '\\x00', a control character (a CR or LF would split the "
+        f"header); {PATH_FIX}",
+    ),
+    (
+        {"path": "/café"},
+        f"cookie path '/café' has 'é', which is not ASCII (percent-encode it); {PATH_FIX}",
+    ),
+    (
+        {"path": "account"},
+        "cookie path 'account' does not start with '/', and browsers ignore such a path (they "
+        "use the request's directory); give one such as '/account'",
+    ),
+    (
+        {"domain": "example.com; SameSite=None"},
+        f"cookie domain 'example.com; SameSite=None' {DOMAIN_FIX}",
+    ),
+    ({"domain": "example.com\r\n"}, f"cookie domain 'example.com\\r\\n' {DOMAIN_FIX}"),
+    ({"domain": "a.com,b.com"}, f"cookie domain 'a.com,b.com' {DOMAIN_FIX}"),
+    ({"domain": "example.com:8000"}, f"cookie domain 'example.com:8000' {DOMAIN_FIX}"),
+    ({"domain": "bücher.example"}, f"cookie domain 'bücher.example' {DOMAIN_FIX}"),
+    ({"domain": ""}, f"cookie domain '' {DOMAIN_FIX}"),
+    (
+        {"expires": "Wed, 21 Oct 2026 07:28:00 GMT; Domain=evil.com"},
+        "cookie expires 'Wed, 21 Oct 2026 07:28:00 GMT; Domain=ev...' has ';', which would "
+        "end the expires and start another attribute; give an HTTP date",
+    ),
+    (
+        {"expires": "tomorrow"},
+        "cookie expires 'tomorrow' is not an HTTP date; give one such as "
+        "'Wed, 21 Oct 2026 07:28:00 GMT', or max_age in seconds",
+    ),
+    (
+        {"samesite": "lax; Domain=evil.com"},
+        "samesite must be 'lax', 'strict' or 'none', not 'lax; Domain=evil.com'",
+    ),
+    (
+        {"samesite": "none"},
+        "cookie 's' has samesite='none' without secure=True, and browsers drop such a cookie; "
+        "pass secure=True (and serve over HTTPS), or samesite='lax'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("options", "message"), COOKIE_REFUSALS)
+def test_set_cookie_refuses_attributes_that_would_inject_or_be_dropped(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidHeader) as info:
+        cookie(**options)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"max_age": "60; Domain=evil.com"},
+            "cookie max_age is a number of seconds, not '60; Domain=evil.com'",
+        ),
+        ({"max_age": True}, "cookie max_age is a number of seconds, not True"),
+        ({"expires": 1.5}, "cookie expires is an HTTP date or a number of seconds, not 1.5"),
+    ],
+)
+def test_set_cookie_refuses_numbers_that_are_not(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(TypeError) as info:
+        cookie(**options)
+    assert str(info.value) == message
+
+
+HOST_RULE = "needs secure=True, path='/' and no domain, as its __Host- prefix says"
+
+
+@pytest.mark.parametrize(
+    ("key", "options", "message"),
+    [
+        ("__Secure-id", {}, "cookie '__Secure-id' needs secure=True, as its __Secure- prefix says"),
+        (
+            "__Host-id",
+            {"secure": True, "path": "/app"},
+            f"cookie '__Host-id' {HOST_RULE}",
+        ),
+        (
+            "__host-id",
+            {"secure": True, "domain": "example.com"},
+            f"cookie '__host-id' {HOST_RULE}",
+        ),
+    ],
+)
+def test_set_cookie_refuses_what_its_prefix_forbids(
+    key: str, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidHeader) as info:
+        cookie(key, **options)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("key", "options", "header"),
+    [
+        ("s", {}, "s=v; Path=/; SameSite=Lax"),
+        ("s", {"samesite": "none", "secure": True}, "s=v; Path=/; SameSite=None; Secure"),
+        ("s", {"samesite": "Strict", "httponly": True}, "s=v; HttpOnly; Path=/; SameSite=Strict"),
+        ("s", {"samesite": None, "path": None}, "s=v"),
+        ("s", {"domain": ".example.com"}, "s=v; Domain=.example.com; Path=/; SameSite=Lax"),
+        (
+            "s",
+            {"domain": "xn--bcher-kva.example"},
+            "s=v; Domain=xn--bcher-kva.example; Path=/; SameSite=Lax",
+        ),
+        ("s", {"path": "/a b,c%2F"}, "s=v; Path=/a b,c%2F; SameSite=Lax"),
+        (
+            "s",
+            {"expires": "Wed, 21 Oct 2026 07:28:00 GMT"},
+            "s=v; expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/; SameSite=Lax",
+        ),
+        ("__Host-id", {"secure": True}, "__Host-id=v; Path=/; SameSite=Lax; Secure"),
+        (
+            "__Secure-id",
+            {"secure": True, "domain": "example.com"},
+            "__Secure-id=v; Domain=example.com; Path=/; SameSite=Lax; Secure",
+        ),
+    ],
+)
+def test_set_cookie_attributes(key: str, options: dict[str, Any], header: str) -> None:
+    assert cookie(key, **options) == header
+
+
+@pytest.mark.parametrize(
+    ("value", "header"),
+    [
+        ("abc", "s=abc; Path=/; SameSite=Lax"),
+        # Quoted, with what cookies may not hold as octal escapes: no attribute, no header.
+        ("a; Domain=evil.com", 's="a\\073 Domain=evil.com"; Path=/; SameSite=Lax'),
+        ("a\r\nSet-Cookie: admin=1", 's="a\\015\\012Set-Cookie: admin=1"; Path=/; SameSite=Lax'),
+        ("\x00", 's="\\000"; Path=/; SameSite=Lax'),
+        ('say "hi"', 's="say \\"hi\\""; Path=/; SameSite=Lax'),
+        ("é", 's="\\351"; Path=/; SameSite=Lax'),  # Python's escape, which browsers do not decode
+    ],
+)
+def test_set_cookie_quotes_the_value(value: str, header: str) -> None:
+    assert cookie(value=value) == header
+
+
+def test_set_cookie_refuses_a_value_a_header_cannot_carry() -> None:
+    with pytest.raises(InvalidHeader, match="is not latin-1"):
+        cookie(value="€")
 
 
 @pytest.mark.parametrize(
@@ -167,6 +344,71 @@ def test_redirect(url: str, status: int, location: str) -> None:
 def test_redirect_refuses_crlf() -> None:
     with pytest.raises(InvalidHeader):
         RedirectResponse("/a\r\nSet-Cookie: x=1")
+
+
+# ?next= as the app receives it (decoded once), where RedirectResponse.local sends it
+LOCAL_REDIRECTS = [
+    ("/account", "/account"),
+    ("/notes/3?tab=2#top", "/notes/3?tab=2#top"),
+    ("/search?q=100%25", "/search?q=100%25"),
+    ("/café", "/caf%C3%A9"),
+    ("/a//b", "/a//b"),
+    # issue 22's: another host, one way or another
+    ("//evil.com", "/"),
+    ("///evil.com", "/"),
+    ("%2F%2Fevil.com", "/"),
+    ("/%2F/evil.com", "/"),
+    ("/%252F/evil.com", "/"),
+    ("/%25252F/evil.com", "/"),
+    ("https:evil.com", "/"),
+    ("/\\evil.com", "/"),
+    ("/%5Cevil.com", "/"),
+    ("https://evil.com/", "/"),
+    ("javascript:alert(1)", "/"),
+    ("evil.com", "/"),
+    (" //evil.com", "/"),
+    ("/\t/evil.com", "/"),
+    ("/%09/evil.com", "/"),
+    ("/\r\nSet-Cookie: admin=1", "/"),
+    ("", "/"),
+    (None, "/"),
+]
+
+
+@pytest.mark.parametrize(("target", "location"), LOCAL_REDIRECTS)
+def test_redirect_local_stays_on_this_site(target: str | None, location: str) -> None:
+    response = RedirectResponse.local(target, status_code=303)
+    assert (response.status_code, response.headers["location"]) == (303, location)
+    assert safe_redirect_target(target, fallback="/home") in (target, "/home")
+
+
+def test_redirect_local_after_a_login() -> None:
+    app = App()
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        return RedirectResponse.local(request.query.get("next"), fallback="/home", status_code=303)
+
+    with Client(app, follow_redirects=False) as client:
+        locations = [
+            client.post("/login" + query).headers["location"]
+            for query in ["?next=/notes", "?next=%2F%2Fevil.com", "?next=%252F%252Fevil.com", ""]
+        ]
+    assert locations == ["/notes", "/home", "/home", "/home"]
+
+
+def test_redirect_local_refuses_a_fallback_elsewhere() -> None:
+    with pytest.raises(ValueError) as info:
+        RedirectResponse.local("/x", fallback="https://example.com/")
+    assert str(info.value) == (
+        "fallback 'https://example.com/' is not a path on this site; give one that starts "
+        "with a single '/', such as '/'"
+    )
+
+
+def test_redirect_itself_sends_any_url_as_given() -> None:
+    # By design (a redirect to another site is a redirect): the docstring says why `local`.
+    assert RedirectResponse("//evil.com").headers["location"] == "//evil.com"
 
 
 def test_streaming_from_async_iterator_uses_chunked_encoding() -> None:
@@ -435,3 +677,198 @@ def test_response_background_runs_after_body_without_an_app() -> None:
     reply = fetch(PlainTextResponse("ok", background=BackgroundTask(ran.append, "task")))
     assert reply.content == b"ok"
     assert ran == ["task"]
+
+
+# -- issue 22: files a client names, paths no file can have ---------------------------------
+
+
+@pytest.mark.parametrize("name", ["notes.txt\x00.png", "a\x00b", "\ud800"])
+def test_file_response_of_a_path_no_file_can_have_is_404_not_an_error(
+    text_file: Path, name: str
+) -> None:
+    # A NUL made os.stat raise ValueError out of the App: uvicorn answered 500, logged twice.
+    reply = fetch(FileResponse(str(text_file.parent) + "/" + name))
+    assert (reply.status_code, reply.content) == (404, b"Not Found")
+
+
+def test_file_response_with_a_nul_from_a_route_is_404(text_file: Path) -> None:
+    app = App()
+
+    @app.get("/files/{name}")
+    async def files(request: Request, name: str) -> FileResponse:
+        return FileResponse(text_file.parent / name)
+
+    with Client(app) as client:
+        reply = client.get("/files/notes.txt%00.png")
+    assert (reply.status_code, reply.text) == (404, "Not Found")
+
+
+def test_file_response_of_what_is_not_a_regular_file_is_404(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)  # opening it by name, blocking, would wait for a writer forever
+    for path in [tmp_path, fifo, Path("/dev/null")]:
+        reply = asyncio.run(asyncio.wait_for(asyncio.to_thread(fetch, FileResponse(path)), 5))
+        assert (reply.status_code, reply.content) == (404, b"Not Found"), path
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "body"),
+    [
+        ("notes.txt", 200, b"line\n" * 30_000),
+        ("../secret.txt", 404, b"Not Found"),
+        ("SECRET", 404, b"Not Found"),  # the secret's absolute path
+        ("missing.txt", 404, b"Not Found"),
+        ("", 404, b"Not Found"),  # the root itself: a directory
+        ("link.txt", 404, b"Not Found"),  # a symlink out of the root
+    ],
+)
+def test_file_response_with_a_root(text_file: Path, name: str, status: int, body: bytes) -> None:
+    (text_file.parent.parent / "secret.txt").write_text("secret")
+    (text_file.parent / "link.txt").symlink_to(text_file.parent.parent / "secret.txt")
+    name = name.replace("SECRET", str(text_file.parent.parent / "secret.txt"))
+    reply = fetch(FileResponse(name, root=text_file.parent))
+    assert (reply.status_code, reply.content) == (status, body)
+    if status == 200:
+        assert reply.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+def test_file_response_with_a_root_follows_symlinks_out_only_when_allowed(tmp_path: Path) -> None:
+    public = tmp_path / "public"
+    public.mkdir()
+    (tmp_path / "shared.txt").write_text("shared")
+    (public / "shared.txt").symlink_to(tmp_path / "shared.txt")
+    assert fetch(FileResponse("shared.txt", root=public)).status_code == 404
+    reply = fetch(FileResponse("shared.txt", root=public, allow_symlink_escape=True))
+    assert (reply.status_code, reply.content) == (200, b"shared")
+
+
+# -- issue 22: a body that stops when the client leaves ------------------------------------
+
+
+def body_messages(response: Response) -> list[tuple[int, bool]]:
+    """The (size, more_body) of each body message ``response`` sends to a client that stays."""
+    messages: list[tuple[int, bool]] = []
+
+    async def receive() -> Any:
+        await asyncio.Event().wait()  # a client that stays until the end
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.body":
+            messages.append((len(message.get("body", b"")), message.get("more_body", False)))
+
+    scope = {"type": "http", "method": "GET", "headers": []}
+    asyncio.run(response(scope, receive, send))  # type: ignore[arg-type]
+    return messages
+
+
+def test_file_response_sends_a_small_file_in_one_message(tmp_path: Path) -> None:
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"x" * FileResponse.chunk_size)
+    assert body_messages(FileResponse(small)) == [(FileResponse.chunk_size, False)]
+
+
+def test_file_response_sends_a_big_file_in_chunks(text_file: Path) -> None:
+    assert body_messages(FileResponse(text_file)) == [
+        (65536, True),
+        (65536, True),
+        (150_000 - 2 * 65536, True),
+        (0, False),
+    ]
+
+
+async def hang_up_after(response: Response, chunks: int) -> list[bytes]:
+    """Send ``response`` to a client that hangs up once it has ``chunks`` body chunks.
+
+    ``send`` behaves as uvicorn's does: it returns at once, and after the disconnect
+    it drops the message. Returns every chunk the response sent.
+    """
+    sent: list[bytes] = []
+    gone = asyncio.Event()
+
+    async def receive() -> Any:
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            sent.append(message["body"])
+            if len(sent) == chunks:
+                gone.set()
+
+    scope = {"type": "http", "method": "GET", "headers": []}
+    await asyncio.wait_for(response(scope, receive, send), 30)  # type: ignore[arg-type]
+    return sent
+
+
+def test_file_response_stops_reading_when_the_client_leaves(tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    with big.open("wb") as file:
+        file.truncate(64 * 1024 * 1024)  # sparse: 64 MiB to read, none on disk
+    open_files = len(os.listdir("/proc/self/fd"))
+    sent = asyncio.run(hang_up_after(FileResponse(big), chunks=2))
+    # It read (and sent) 64 MiB for nobody; now a chunk or two past the hang-up.
+    assert len(sent) <= 4, f"{len(sent)} chunks of 64 KiB sent after the client left"
+    assert len(os.listdir("/proc/self/fd")) == open_files  # and the file is closed
+
+
+def test_streaming_from_a_generator_that_never_awaits_stops_on_disconnect() -> None:
+    produced = 0
+    cleaned: list[str] = []
+
+    async def numbers() -> AsyncIterator[bytes]:
+        nonlocal produced
+        try:
+            for n in range(100_000):
+                produced += 1
+                yield b"%d\n" % n  # never awaits: nothing else ran until it ended
+        finally:
+            cleaned.append("done")
+
+    sent = asyncio.run(hang_up_after(StreamingResponse(numbers()), chunks=3))
+    assert produced <= 5, f"{produced} chunks produced for a client that left after 3"
+    assert (sent[:3], cleaned) == ([b"0\n", b"1\n", b"2\n"], ["done"])
+
+
+def test_a_stream_that_never_awaits_leaves_the_loop_to_others() -> None:
+    ticks = 0
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(1000):
+            yield b"x"
+
+    async def go() -> None:
+        nonlocal ticks
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        other = asyncio.ensure_future(ticker())
+        await hang_up_after(StreamingResponse(chunks()), chunks=10_000)  # it never hangs up
+        other.cancel()
+
+    asyncio.run(go())
+    assert ticks >= 900, f"another task ran {ticks} times while 1000 chunks were sent"
+
+
+def test_a_receive_that_fails_does_not_cut_a_stream_short() -> None:
+    # Under a function middleware that streamed the request body, receive() raises
+    # BodyConsumed: nobody can hear a disconnect, and the stream must still go out whole.
+    sent: list[Any] = []
+
+    async def lines() -> AsyncIterator[bytes]:
+        for n in range(5):
+            await asyncio.sleep(0)
+            yield b"%d" % n
+
+    async def receive() -> Any:
+        raise BodyConsumed("the middleware read the body as a stream")
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "headers": []}
+    asyncio.run(StreamingResponse(lines())(scope, receive, send))  # type: ignore[arg-type]
+    assert [m.get("body") for m in sent[1:]] == [b"0", b"1", b"2", b"3", b"4", b""]

@@ -240,27 +240,32 @@ def test_methods_given_as_a_string_are_refused() -> None:
         (
             "GET /u/{id} a",
             "GET /u/{name} b",
-            "GET /u/{name} conflicts with GET /u/{id} (both match /u/{str})",
+            "GET /u/{name} conflicts with GET /u/{id} (both match /u/{str});"
+            " a serves it, b is another function",
         ),
         (
             "GET /u/{id:str} a",
             "GET /u/{name} b",
-            "GET /u/{name} conflicts with GET /u/{id:str} (both match /u/{str})",
+            "GET /u/{name} conflicts with GET /u/{id:str} (both match /u/{str});"
+            " a serves it, b is another function",
         ),
         (
             "GET,POST /a a",
             "POST,PUT /a b",
-            "POST,PUT /a conflicts with GET,POST /a (both match /a for POST)",
+            "POST,PUT /a conflicts with GET,POST /a (both match /a for POST);"
+            " a serves it, b is another function",
         ),
         (
             "GET /f/{a}.{b:int} a",
             "GET /f/{x}.{y:int} b",
-            "GET /f/{x}.{y:int} conflicts with GET /f/{a}.{b:int} (both match /f/{str}.{int})",
+            "GET /f/{x}.{y:int} conflicts with GET /f/{a}.{b:int} (both match /f/{str}.{int});"
+            " a serves it, b is another function",
         ),
         (
             "GET /s/{a:path} a",
             "GET /s/{b:path} b",
-            "GET /s/{b:path} conflicts with GET /s/{a:path} (both match /s/{path})",
+            "GET /s/{b:path} conflicts with GET /s/{a:path} (both match /s/{path});"
+            " a serves it, b is another function",
         ),
     ],
 )
@@ -723,8 +728,9 @@ def test_head_route_beside_get() -> None:
     assert router.allowed_methods("/page") == frozenset({"GET", "HEAD"})
     with pytest.raises(RouteConflict) as info:
         router.add("/page", endpoint("again"), methods=["HEAD", "POST"])
-    assert (
-        str(info.value) == "HEAD,POST /page conflicts with HEAD /page (both match /page for HEAD)"
+    assert str(info.value) == (
+        "HEAD,POST /page conflicts with HEAD /page (both match /page for HEAD);"
+        " page_head serves it, again is another function"
     )
 
 
@@ -737,7 +743,8 @@ def test_refused_include_changes_nothing() -> None:
     with pytest.raises(RouteConflict) as info:
         app.include(api, prefix="/api")
     assert str(info.value) == (
-        "GET /api/users/{id} conflicts with GET /api/users/{name} (both match /api/users/{str})"
+        "GET /api/users/{id} conflicts with GET /api/users/{name} (both match /api/users/{str});"
+        " mine serves it, api_user is another function"
     )
     assert str(app) == before
     assert [r.name for r in app.routes] == ["mine", "deep"]
@@ -824,3 +831,289 @@ def test_a_check_that_refuses_a_route_leaves_the_router_unchanged() -> None:
         router.include(group, prefix="/g", check=refuse)
     assert router.routes == [] and router.match("GET", "/users/1") is None
     assert str(router) == str(Router())
+
+
+# -- re-running a notebook cell -----------------------------------------------------------------
+
+
+def cell(function: str, module: str = "__main__") -> Callable[..., Any]:
+    """``async def function(request)`` as a notebook cell defines it, compiled anew each call.
+
+    Each call is the cell run (again): a new function object, new code, the same module
+    and qualified name. (``endpoint()`` makes functions from one ``def``, like a loop.)
+    """
+    namespace: dict[str, Any] = {"__name__": module}
+    source = f"async def {function}(request):\n    return None\n"
+    exec(compile(source, "<cell>", "exec"), namespace)
+    return namespace[function]  # type: ignore[no-any-return]
+
+
+def cells(*routes: str) -> Router:
+    """A router from "METHODS /pattern function" lines, each function defined by a cell."""
+    router = Router()
+    for line in routes:
+        methods, pattern, function = line.split(" ")
+        router.add(pattern, cell(function), methods=methods.split(","))
+    return router
+
+
+def routes_of(router: Router) -> list[str]:
+    return [repr(route) for route in router.routes]
+
+
+@pytest.mark.parametrize(
+    ("before", "again", "after", "tree", "served"),
+    [
+        # The same methods: the route is replaced in place, the tree is unchanged.
+        (
+            ["GET / home", "GET /users/{id:int} user", "GET /users/me me"],
+            "GET /users/{id:int} user",
+            [
+                "Route(path='/', name='home', methods=['GET'])",
+                "Route(path='/users/{id:int}', name='user', methods=['GET'])",
+                "Route(path='/users/me', name='me', methods=['GET'])",
+            ],
+            None,
+            {"GET": "new", "HEAD": "new", "POST": None},
+        ),
+        (
+            ["GET /a a", "GET,POST /items items", "GET /z z"],
+            "GET,POST /items items",
+            [
+                "Route(path='/a', name='a', methods=['GET'])",
+                "Route(path='/items', name='items', methods=['GET', 'POST'])",
+                "Route(path='/z', name='z', methods=['GET'])",
+            ],
+            None,
+            {"GET": "new", "HEAD": "new", "POST": "new"},
+        ),
+        # Fewer methods: the re-run is the new truth, POST goes with the old route.
+        (
+            ["GET,POST /items items"],
+            "GET /items items",
+            ["Route(path='/items', name='items', methods=['GET'])"],
+            "<root>\n└── /items  GET items",
+            {"GET": "new", "HEAD": "new", "POST": None},
+        ),
+        # GET goes: so does the HEAD it served, in the static fast path too.
+        (
+            ["GET,POST /items items"],
+            "POST /items items",
+            ["Route(path='/items', name='items', methods=['POST'])"],
+            "<root>\n└── /items  POST items",
+            {"GET": None, "HEAD": None, "POST": "new"},
+        ),
+        (
+            ["GET /items items", "GET /z z"],
+            "GET,PUT /items items",
+            [
+                "Route(path='/items', name='items', methods=['GET', 'PUT'])",
+                "Route(path='/z', name='z', methods=['GET'])",
+            ],
+            "<root>\n├── /items  GET items, PUT items\n└── /z  GET z",
+            {"GET": "new", "HEAD": "new", "PUT": "new"},
+        ),
+        # The parameter renamed in the cell: the same shape, so the same route.
+        (
+            ["GET /users/{id:int} user", "GET /users/{id:int}/repos repos"],
+            "GET /users/{user_id:int} user",
+            [
+                "Route(path='/users/{user_id:int}', name='user', methods=['GET'])",
+                "Route(path='/users/{id:int}/repos', name='repos', methods=['GET'])",
+            ],
+            None,  # (the node keeps the label its first route gave it)
+            {"GET": "new", "HEAD": "new"},
+        ),
+        # Two routes of one function collide with the re-run: both go, it takes the first place.
+        (
+            ["GET /p page", "POST /p page", "GET /q q"],
+            "GET,POST /p page",
+            [
+                "Route(path='/p', name='page', methods=['GET', 'POST'])",
+                "Route(path='/q', name='q', methods=['GET'])",
+            ],
+            None,
+            {"GET": "new", "HEAD": "new", "POST": "new"},
+        ),
+        # No collision, no replacement: another method, or another path, is another route.
+        (
+            ["GET /p page"],
+            "POST /p page",
+            [
+                "Route(path='/p', name='page', methods=['GET'])",
+                "Route(path='/p', name='page', methods=['POST'])",
+            ],
+            "<root>\n└── /p  GET page, POST page",
+            {"GET": "old", "HEAD": "old", "POST": "new"},
+        ),
+        (
+            ["GET /a page"],
+            "GET /b page",
+            [
+                "Route(path='/a', name='page', methods=['GET'])",
+                "Route(path='/b', name='page', methods=['GET'])",
+            ],
+            "<root>\n├── /a  GET page\n└── /b  GET page",
+            {"GET": "new", "HEAD": "new", "POST": None},
+        ),
+    ],
+)
+def test_a_rerun_cell_replaces_its_own_route(
+    before: list[str], again: str, after: list[str], tree: str | None, served: dict[str, str | None]
+) -> None:
+    router = cells(*before)
+    tree_before = str(router)
+    old = {route.path: route.endpoint for route in router.routes}
+    methods, pattern, function = again.split(" ")
+    new = cell(function)
+    router.add(pattern, new, methods=methods.split(","))
+    assert routes_of(router) == after
+    assert str(router) == (tree_before if tree is None else tree)
+    parsed = parse_pattern(pattern)
+    path = parsed.build({name: 7 for name in parsed.names}, what="the test")
+    # Every way of matching (the static fast path, the walk, the narrated walk) agrees.
+    for method, who in served.items():
+        want = {"new": new, "old": old.get(pattern), None: None}[who]
+        found, explained = router.match(method, path), router.explain(method, path).match
+        assert (found and found.route.endpoint) == want, method
+        assert (explained and explained.route.endpoint) == want, method
+    assert router.allowed_methods(path) == {m for m, who in served.items() if who}
+
+
+def test_a_rerun_takes_the_new_name_and_options() -> None:
+    router = Router()
+    router.add("/users/{id}", cell("user"), name="person", extras={"max_body_size": 1})
+    router.add("/users", cell("users"), name="people")
+    # Edited: another parameter name, another route name, other extras.
+    route = router.add("/users/{user_id}", cell("user"), name="member", extras={"tag": "x"})
+    assert router.url_for("member", user_id="ada") == "/users/ada"
+    with pytest.raises(URLBuildError, match="no route named 'person'"):
+        router.url_for("person", id=1)
+    assert dict(route.extras) == {"tag": "x"}
+    assert router.match("GET", "/users/ada") == Match(route, {"user_id": "ada"})
+    # The same explicit name again, at the renamed path: still its own name, no clash.
+    again = router.add("/users/{uid}", cell("user"), name="member")
+    assert router.url_for("member", uid=1) == "/users/1"
+    assert router.routes[0] is again and len(router.routes) == 2
+
+
+def test_a_rerun_cell_that_clashes_changes_nothing() -> None:
+    router = cells("GET /p page")
+    router.add("/p", endpoint("create"), methods=["POST"])
+    router.add("/other", cell("other"), name="taken")
+    before, routes = str(router), list(router.routes)
+    # POST is another function's: refused as a whole, the old GET route stays.
+    with pytest.raises(RouteConflict) as info:
+        router.add("/p", cell("page"), methods=["GET", "POST"])
+    assert str(info.value) == (
+        "GET,POST /p conflicts with POST /p (both match /p for POST);"
+        " create serves it, page is another function"
+    )
+    # A name explicitly another path's: refused too.
+    with pytest.raises(RouteConflict, match="name 'taken' of GET /p is already used"):
+        router.add("/p", cell("page"), name="taken")
+    assert (str(router), router.routes) == (before, routes)
+    found = router.match("GET", "/p")
+    assert found is not None and found.route is routes[0]
+
+
+def test_the_same_function_registered_again() -> None:
+    page = endpoint("page")
+    router = Router()
+    first = router.add("/p", page)
+    # Again, for the same method: replaced (a re-run cell that registers a function
+    # defined in another cell); the new registration's name wins.
+    second = router.add("/p", page, name="the_page")
+    assert router.routes == [second] and router.match("GET", "/p") == Match(second, {})
+    assert first is not second and router.url_for("the_page") == "/p"
+    # For another method (@get and @post stacked on one function): a second route.
+    third = router.add("/p", page, methods=["POST"])
+    assert router.routes == [second, third]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "why"),
+    [
+        (lambda request: None, lambda request: None, " (a lambda replaces no other lambda)"),
+        # One def run twice (a loop, a factory): the same code, so another function.
+        (
+            endpoint("page"),
+            endpoint("page"),
+            " (made by the same def: in a loop, or by a factory?)",
+        ),
+        (cell("page", "nb_one"), cell("page", "nb_two"), " (of module nb_two)"),
+    ],
+    ids=["lambdas", "same-def", "other-module"],
+)
+def test_same_names_yet_other_functions_conflict(
+    first: Callable[..., Any], second: Callable[..., Any], why: str
+) -> None:
+    router = Router()
+    router.add("/p", first, name="p")
+    with pytest.raises(RouteConflict) as info:
+        router.add("/p", second, name="p")
+    name = first.__qualname__
+    assert str(info.value) == (
+        f"GET /p conflicts with GET /p (both match /p); {name} serves it, {name} is another"
+        f" function{why}"
+    )
+
+
+def test_objects_without_a_qualname_replace_only_themselves() -> None:
+    import functools
+
+    page = endpoint("page")
+    first, second = functools.partial(page), functools.partial(page)
+    router = Router()
+    router.add("/p", first, name="p")
+    router.add("/p", first, name="p")  # the same object: replaced
+    with pytest.raises(RouteConflict) as info:
+        router.add("/p", second, name="p")
+    assert str(info.value) == (
+        "GET /p conflicts with GET /p (both match /p); partial object serves it, partial object"
+        " is another function (an object with no __qualname__ replaces only itself)"
+    )
+
+
+def test_a_rerun_cell_sees_through_decorators() -> None:
+    import functools
+
+    def logged(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        async def wrapper(request: object) -> Any:
+            return await func(request)
+
+        return wrapper
+
+    router = Router()
+    router.add("/p", logged(cell("page")))
+    new = logged(cell("page"))  # the wrapper's code is shared, the page's is new
+    router.add("/p", new)
+    assert [r.endpoint for r in router.routes] == [new]
+    with pytest.raises(RouteConflict):
+        router.add("/p", logged(endpoint("page")), name="x")  # wrappers of one def in a loop
+    with pytest.raises(RouteConflict):
+        router.add("/p", logged(endpoint("page")), name="y")
+
+
+def test_including_again_replaces_the_copies() -> None:
+    def api_cell() -> Router:
+        api = Router()
+        api.register_converter("slug", r"[a-z-]+")  # an equal converter each run
+        api.add("/posts/{s:slug}", cell("post"), name="post")
+        api.add("/", cell("api_root"), methods=["GET", "POST"])
+        return api
+
+    app = Router()
+    app.add("/", endpoint("home"))
+    api = api_cell()
+    app.include(api, prefix="/api")
+    before = (str(app), routes_of(app))
+    app.include(api, prefix="/api")  # the include cell run again
+    assert (str(app), routes_of(app)) == before
+    api = api_cell()  # the cell defining the group run again, then the include cell
+    app.include(api, prefix="/api")
+    assert (str(app), routes_of(app)) == before
+    found = app.match("POST", "/api/")
+    assert found is not None and found.route.endpoint is api.routes[1].endpoint
+    assert app.url_for("post", s="hi") == "/api/posts/hi"

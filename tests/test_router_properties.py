@@ -259,7 +259,21 @@ def test_router_agrees_with_reference(
         # (a mixed segment such as {a}.{b} with a="x.y" may not round-trip: skip those).
         with contextlib.suppress(URLBuildError):
             paths.append(router.url_for(name, **{p.name: sample_value(p) for p in pattern.params}))
-    reference = Reference.of(accepted)
+    check_against_reference(router, Reference.of(accepted), paths, methods)
+    # Every route registered again by its own function (a re-run notebook cell): each is
+    # replaced by its new registration, and nothing else changes.
+    tree = str(router)
+    again = [
+        (router.add(r.path, r.endpoint, r.methods, name=r.name), pattern) for r, pattern in accepted
+    ]
+    assert str(router) == tree
+    assert router.routes == [route for route, _ in again]
+    check_against_reference(router, Reference.of(again), paths, methods)
+
+
+def check_against_reference(
+    router: Router, reference: Reference, paths: list[str], methods: list[str]
+) -> None:
     for path in paths:
         for method in methods:
             want = outcome(reference.match, method, path)

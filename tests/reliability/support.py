@@ -35,6 +35,7 @@ from processes import free_port, stop_process, wait_for_http, wait_until
 
 from asgilab.app import App
 from asgilab.client import Client
+from asgilab.datastructures import UploadFile
 from asgilab.request import Request
 from asgilab.responses import PlainTextResponse, Response, StreamingResponse
 from asgilab.types import Message, Receive, Scope, Send
@@ -61,6 +62,7 @@ __all__ = [
     "stop_process",
     "wait_for_http",
     "wait_until",
+    "whoami",
 ]
 
 HERE = Path(__file__).resolve().parent
@@ -143,6 +145,12 @@ def hostile_app() -> Hostile:
     @app.post("/upload", max_body_size=1024)
     async def upload(request: Request) -> dict[str, int]:
         return {"size": len(await request.body())}
+
+    @app.post("/upload-form", max_body_size=50 * 1024 * 1024)
+    async def upload_form(request: Request) -> dict[str, int]:
+        items = (await request.form()).multi_items()
+        files = sum(isinstance(value, UploadFile) for _, value in items)
+        return {"files": files, "fields": len(items) - files}
 
     @app.post("/slurp")
     async def slurp(request: Request) -> dict[str, int]:
@@ -236,6 +244,15 @@ def hostile_app() -> Hostile:
         return {"tasks": len(asyncio.all_tasks())}
 
     return hostile
+
+
+async def whoami(scope: Scope, receive: Receive, send: Send) -> None:
+    """A raw ASGI app that answers who the server says the client is: ``127.0.0.1 http``."""
+    if scope["type"] != "http":
+        return
+    body = f"{scope['client'][0]} {scope['scheme']}".encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
 
 
 def make_server_app() -> Hostile:

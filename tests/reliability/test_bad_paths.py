@@ -54,7 +54,8 @@ PATHS = [
     ("5000-segments", b"/a" * 5000, 404, b"Not Found", False),
     ("5000-segments-catch-all", b"/files" + b"/a" * 5000, 200, CATCH_ALL_5000, False),
     ("dot-dot-not-normalised", b"/items/../items/7", 404, b"Not Found", False),
-    # ..: a literal segment; a handler that opens files must check it (FileResponse does not).
+    # ..: a literal segment; a handler that opens files must refuse it: FileResponse(name, root=...)
+    # and safe_join do (tests/test_files.py).
     ("dot-dot-in-param", b"/files/../../etc/passwd", 200, b'{"rest":"../../etc/passwd"}', False),
     ("encoded-dot-dot", b"/files/%2e%2E/x", 200, b'{"rest":"../x"}', False),
     ("leading-double-slash", b"//items/7", 404, b"Not Found", False),

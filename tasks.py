@@ -6,7 +6,9 @@
 
 Both create ``.venv`` beside this file on first use and reinstall only when
 ``pyproject.toml`` changed since, so the second run starts at once. Arguments after
-the task name go to JupyterLab (``lab``) or pytest (``test``).
+the task name go to JupyterLab (``lab``) or pytest (``test``). The installer's own
+output is kept back and shown only if it fails: a newcomer sees a few lines that say
+what is happening, not pages of build logs.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ VENV = ROOT / ".venv"
 STAMP = VENV / ".asgilab-installed"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 
-# Which extras each task needs; `test` also runs the notebooks and the benchmark smoke tests.
+# Which extras each task needs; `lab` has everything the six notebooks use (notebook 06's
+# peers included), and `test` also runs the notebooks and the benchmark smoke tests.
 EXTRAS = {"lab": {"lab"}, "test": {"test", "bench"}}
+# The notebook JupyterLab opens first; its file browser shows the whole repository.
+FIRST_NOTEBOOK = "notebooks/01_asgi_from_scratch.ipynb"
 
 
 def setup(extras: set[str]) -> None:
@@ -43,17 +48,36 @@ def setup(extras: set[str]) -> None:
     if extras <= installed:
         return
     wanted = sorted(extras | installed)
-    print(f"installing asgilab[{','.join(wanted)}] into .venv ...", flush=True)
-    pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
-    subprocess.run([*pip, "-q", "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-q", "-e", f".[{','.join(wanted)}]"], check=True, cwd=ROOT)
+    print(f"installing asgilab[{','.join(wanted)}] into .venv (a minute or two) ...", flush=True)
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    quiet([*pip, "--upgrade", "pip"])
+    quiet([*pip, "-e", f".[{','.join(wanted)}]"])
     STAMP.write_text(f"{digest} {' '.join(wanted)}")
+    print("installed.", flush=True)
+
+
+def quiet(command: list[str]) -> None:
+    """Run ``command``; show its output only if it fails, then stop with its exit code.
+
+    pip passes on the build backend's warnings (setuptools warns about every editable
+    install, in a framed block) even with ``-q``: useful to a packager, noise here.
+    """
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        sys.stderr.write(done.stdout + done.stderr)
+        sys.exit(f"failed ({done.returncode}): {' '.join(command)}")
 
 
 def lab(args: list[str]) -> int:
-    """Open the notebooks in JupyterLab (as root, JupyterLab insists on --allow-root)."""
+    """Open JupyterLab on the repository with notebook 01 (as root, it needs --allow-root)."""
     setup(EXTRAS["lab"])
-    command = [str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={ROOT / 'notebooks'}"]
+    print(f"starting JupyterLab on {ROOT.name}/ with {FIRST_NOTEBOOK} open ...", flush=True)
+    command = [
+        str(BIN / "jupyter"),
+        "lab",
+        f"--ServerApp.root_dir={ROOT}",
+        f"--LabApp.default_url=/lab/tree/{FIRST_NOTEBOOK}",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     command += args

@@ -521,8 +521,8 @@ class App:
         return PlainTextResponse("Internal Server Error", 500)
 
     def __repr__(self) -> str:
-        layers = [repr(m) for m in self.user_middleware]
-        return f"App(routes={len(self.router.routes)}, middleware={layers}, debug={self.debug})"
+        layers = ", ".join(repr(m) for m in self.user_middleware)
+        return f"App(routes={len(self.router.routes)}, middleware=[{layers}], debug={self.debug})"
 
 
 def _closes(answer: HTTPException | Response) -> bool:

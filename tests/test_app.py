@@ -1044,7 +1044,7 @@ def test_an_app_called_from_another_apps_handler_runs_its_own_middleware() -> No
 def test_repr() -> None:
     app = make_app()
     app.add_middleware(object, x=1)  # type: ignore[arg-type]
-    assert repr(app) == "App(routes=5, middleware=['Middleware(object, x=1)'], debug=False)"
+    assert repr(app) == "App(routes=5, middleware=[Middleware(object, x=1)], debug=False)"
 
 
 def test_request_url_for_includes_the_root_path() -> None:

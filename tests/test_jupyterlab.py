@@ -1,49 +1,49 @@
-"""The README's first command really opens the notebooks in JupyterLab.
+"""The README's first command, as a newcomer meets it: a quiet setup, then JupyterLab.
 
-The test starts JupyterLab through ``tasks.py lab``, the same entry point a user runs, headless
-on a free loopback port, and checks what the user would see: the /lab page and the notebooks in
-its file browser (the contents API).
+``conftest.user_lab`` runs ``python3 tasks.py lab`` in a clean copy of the repository, the
+same entry point a user runs (headless, on a free loopback port). These tests check what
+that user sees: a few lines of setup with no warning blocks, JupyterLab with the whole
+repository in its file browser, and notebook 01 as the page it opens.
 """
 
-import subprocess
-import sys
-from pathlib import Path
+import re
 
 import httpx
-from processes import free_port, stop_process, wait_for_http
+from conftest import UserLab
 
-ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "asgilab-test"
+# What setup may print before JupyterLab's own log begins: what it is doing, in a few lines.
+SETUP_LINES = 6
 
 
-def test_tasks_lab_serves_the_notebooks() -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "tasks.py"),
-            "lab",
-            "--no-browser",
-            "--ip=127.0.0.1",
-            f"--port={port}",
-            "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={TOKEN}",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+def test_lab_setup_says_what_it_does_in_a_few_lines_and_warns_nothing(user_lab: UserLab) -> None:
+    log = user_lab.log.read_text(errors="replace")
+    setup, _, _ = log.partition("[I ")  # JupyterLab's log lines start with "[I <date>"
+    lines = setup.strip().splitlines()
+    assert 1 <= len(lines) <= SETUP_LINES, lines
+    assert lines[0] == "creating .venv ..."
+    assert lines[-1].startswith("starting JupyterLab on asgilab/ with notebooks/01_"), lines
+    assert not re.search(r"warning|!!|\*\*\*\*", setup, re.IGNORECASE), setup
+
+
+def test_lab_shows_the_whole_repository(user_lab: UserLab) -> None:
+    params = {"token": user_lab.token}
+    page = httpx.get(f"{user_lab.url}/lab", params=params, timeout=10)
+    assert page.status_code == 200
+    assert "JupyterLab" in page.text
+
+    contents = httpx.get(f"{user_lab.url}/api/contents", params=params, timeout=10)
+    assert contents.status_code == 200
+    listed = {item["name"] for item in contents.json()["content"]}
+    assert {"README.md", "notebooks", "bench", "asgilab"} <= listed
+
+    notebooks = httpx.get(f"{user_lab.url}/api/contents/notebooks", params=params, timeout=10)
+    expected = {path.name for path in (user_lab.root / "notebooks").glob("*.ipynb")}
+    assert expected and expected <= {item["name"] for item in notebooks.json()["content"]}
+
+
+def test_lab_opens_on_notebook_01(user_lab: UserLab) -> None:
+    opened = httpx.get(
+        f"{user_lab.url}/", params={"token": user_lab.token}, follow_redirects=False, timeout=10
     )
-    try:
-        wait_for_http(f"{base}/lab?token={TOKEN}", process, timeout=120)
-        page = httpx.get(f"{base}/lab", params={"token": TOKEN}, timeout=10)
-        assert page.status_code == 200
-        assert "JupyterLab" in page.text
-
-        contents = httpx.get(f"{base}/api/contents", params={"token": TOKEN}, timeout=10)
-        assert contents.status_code == 200
-        listed = {item["name"] for item in contents.json()["content"]}
-        expected = {path.name for path in (ROOT / "notebooks").glob("*.ipynb")}
-        assert expected and expected <= listed
-    finally:
-        stop_process(process)
+    assert opened.status_code in (301, 302)
+    assert opened.headers["location"].startswith("/lab/tree/notebooks/01_asgi_from_scratch.ipynb")

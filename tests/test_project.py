@@ -22,11 +22,21 @@ def requirement(text: str) -> tuple[str, str]:
     return name.lower().replace("_", "-"), spec.replace(" ", "")
 
 
+def expand(requirements: list[str], extras: dict[str, list[str]]) -> list[str]:
+    """``requirements`` with every ``asgilab[extra]`` replaced by that extra's own list."""
+    out: list[str] = []
+    for text in requirements:
+        if self_reference := re.fullmatch(r"asgilab\[(\w+)\]", text.strip()):
+            out += expand(extras[self_reference[1]], extras)
+        else:
+            out.append(text)
+    return out
+
+
 def test_environment_yml_lists_the_same_dependencies_as_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = dict(
-        requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["lab"]
-    )
+    extras = project["optional-dependencies"]
+    wanted = dict(requirement(r) for r in expand(project["dependencies"] + extras["lab"], extras))
 
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     listed: dict[str, str] = {}

@@ -390,13 +390,7 @@ class App:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
         else:
-            try:
-                await response(scope, receive, send)
-            except Exception:
-                logger.exception(
-                    "%s %s: error while sending the response of %s", method, path, endpoint.name
-                )
-                raise
+            await self._answer(response, scope, receive, send, request)
         if request._background is not None or request._form is not None:
             await self._after(request)
 
@@ -488,6 +482,40 @@ class App:
             return handlers.get(500)
         return None
 
+    async def _answer(
+        self, answer: ASGIApp, scope: Scope, receive: Receive, send: Send, request: Request | None
+    ) -> None:
+        """Send ``answer`` (a response, or the stack of middleware), whatever it raises.
+
+        It watches whether the response has started. Before, an error (a file that
+        cannot be opened, a middleware that raised) can still get the App's error
+        answer, its exception handlers included. After, the only honest thing is to
+        let the server close the connection: the error goes on to the server, which
+        logs it, and the client sees a response cut short rather than a wrong one.
+        """
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await answer(scope, receive, tracking_send)
+        except ClientDisconnect:
+            # Nobody is left to answer, and it is not a server error.
+            logger.info(
+                "%s %s: the client disconnected mid-body", scope.get("method"), scope.get("path")
+            )
+        except Exception as exc:
+            if started:
+                raise
+            if request is None:
+                request = Request(scope, receive, self.max_body_size)
+            response = await self._error_response(request, exc)
+            await response(scope, receive, send)
+
     async def _error_response(self, request: Request, exc: Exception) -> Response:
         """The response for an exception a handler (or middleware) raised."""
         handler = self._find_handler(exc)
@@ -556,42 +584,11 @@ class _PastMiddleware:
 
 
 class _ErrorLayer:
-    """The outermost layer when middleware exists: errors escaping a middleware become 500s.
-
-    It watches whether the response has started: before, it can still answer with
-    an error page; after, the only honest thing is to let the server close the
-    connection, so it logs and re-raises.
-    """
+    """The outermost layer when middleware exists: errors escaping a middleware become 500s."""
 
     def __init__(self, app: ASGIApp, owner: App) -> None:
         self.app = app
         self.owner = owner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except ClientDisconnect:
-            # As without middleware: nobody is left to answer, and it is not a server error.
-            logger.info(
-                "%s %s: the client disconnected mid-body", scope.get("method"), scope.get("path")
-            )
-        except Exception as exc:
-            if started:
-                logger.error(
-                    "%s %s: error after the response started; closing the connection",
-                    scope.get("method"),
-                    scope.get("path"),
-                    exc_info=exc,
-                )
-                raise
-            request = Request(scope, receive, self.owner.max_body_size)
-            response = await self.owner._error_response(request, exc)
-            await response(scope, receive, send)
+        await self.owner._answer(self.app, scope, receive, send, None)

@@ -106,6 +106,78 @@ def test_unsupported_return_value_is_500_and_logged(caplog: pytest.LogCaptureFix
     )
 
 
+class BrokenBefore(Response):
+    """A response that fails before it starts, as a file that cannot be read does."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise OSError("the disk went away")
+
+
+class BrokenAfter(Response):
+    """A response that fails after its start went out: too late for another answer."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise OSError("the disk went away")
+
+
+def passthrough(app: ASGIApp) -> ASGIApp:
+    async def layer(scope: Scope, receive: Receive, send: Send) -> None:
+        await app(scope, receive, send)
+
+    return layer
+
+
+@pytest.mark.parametrize("middleware", [False, True], ids=["plain", "with middleware"])
+def test_a_response_that_fails_before_it_starts_gets_the_apps_500(
+    middleware: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = App()
+    if middleware:
+        app.add_middleware(passthrough)
+
+    @app.get("/")
+    async def handler(request: Request) -> Response:
+        return BrokenBefore()
+
+    with caplog.at_level(logging.ERROR, "asgilab.app"):
+        reply = call(app, "GET", "/")
+    assert (reply.status_code, reply.text) == (500, "Internal Server Error")
+    assert [r.getMessage() for r in caplog.records] == ["GET /: unhandled OSError"]
+
+
+def test_an_exception_handler_shapes_a_response_that_failed_before_it_started() -> None:
+    app = App()
+
+    @app.exception_handler(OSError)
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse(f"try again: {exc}", 503)
+
+    @app.get("/")
+    async def handler(request: Request) -> Response:
+        return BrokenBefore()
+
+    reply = call(app, "GET", "/")
+    assert (reply.status_code, reply.text) == (503, "try again: the disk went away")
+
+
+@pytest.mark.parametrize("middleware", [False, True], ids=["plain", "with middleware"])
+def test_a_response_that_fails_after_it_started_goes_to_the_server_logged_by_it_alone(
+    middleware: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = App()
+    if middleware:
+        app.add_middleware(passthrough)
+
+    @app.get("/")
+    async def handler(request: Request) -> Response:
+        return BrokenAfter()
+
+    with caplog.at_level(logging.ERROR, "asgilab.app"), pytest.raises(OSError):
+        call(app, "GET", "/")
+    assert caplog.records == []  # the server logs it, once
+
+
 def test_an_app_takes_no_attributes_beyond_its_own_as_the_compiled_build_cannot() -> None:
     app = App()
     with pytest.raises(AttributeError):

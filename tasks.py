@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The two things a newcomer does with asgilab, each one command, standard library only.
 
-    python3 tasks.py lab     set up .venv and open the notebooks in JupyterLab
-    python3 tasks.py test    set up .venv with the test extras and run every check
+    python3 tasks.py lab             set up .venv and open the notebooks in JupyterLab
+    python3 tasks.py test            set up .venv with the test extras and run every check
+    python3 tasks.py test --quick    the same checks, but only the fast unit tests
 
 Both create ``.venv`` beside this file on first use and reinstall only when
 ``pyproject.toml`` changed since, so the second run starts at once. Arguments after
@@ -30,6 +31,10 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 EXTRAS = {"lab": {"lab"}, "test": {"test", "bench"}}
 # The notebook JupyterLab opens first; its file browser shows the whole repository.
 FIRST_NOTEBOOK = "notebooks/01_asgi_from_scratch.ipynb"
+# What `test --quick` leaves out (the full run, which CI runs, leaves out nothing): the
+# tests marked slow (browser, JupyterLab, kernels, the compiled build, the benchmarks,
+# the load and fuzz runs) or server (a real uvicorn process), and the notebooks.
+QUICK = ["-m", "not slow and not server", "--ignore-glob=*.ipynb"]
 
 
 def setup(extras: set[str]) -> None:
@@ -89,8 +94,14 @@ def lab(args: list[str]) -> int:
 
 
 def test(args: list[str]) -> int:
-    """Lint, type-check, then run the whole pytest suite (tests, doctests, notebooks)."""
+    """Lint, type-check, then run the whole pytest suite (tests, doctests, notebooks).
+
+    ``--quick`` runs the same lint and type checks, then only the unit tests and doctests.
+    """
     setup(EXTRAS["test"])
+    quick = "--quick" in args
+    if quick:
+        args = [*QUICK, *(arg for arg in args if arg != "--quick")]
     checks = [
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],

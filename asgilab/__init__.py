@@ -8,11 +8,20 @@
 >>> with Client(app) as client:
 ...     client.get("/users/42").json()
 {'id': 42}
+
+Importing the package loads what serving an app needs and nothing more: the
+in-process client (httpx), the server (uvicorn) and the trace load the first time
+their names are used (see ``_LAZY``), so ``uvicorn main:app`` pays for neither, and
+Graphviz loads when a picture is rendered. The drawing module itself is imported
+here: ``draw`` is also the name of that module, which the import system would put
+in the function's place the first time anyone imported ``asgilab.draw``.
 """
+
+import importlib
+import typing
 
 from .app import App
 from .background import BackgroundTask, BackgroundTasks
-from .client import AsyncClient, Client
 from .converters import Converter
 from .datastructures import URL, Headers, QueryParams, State, UploadFile
 from .draw import Drawing, draw, draw_steps
@@ -38,8 +47,6 @@ from .responses import (
     safe_redirect_target,
 )
 from .router import Match, Route, Router
-from .server import Server, serve
-from .trace import Trace
 from .treeview import DrawError
 
 __version__ = "0.1.0"
@@ -86,3 +93,33 @@ __all__ = [
     "safe_redirect_target",
     "serve",
 ]
+
+#: The public names loaded on first use (PEP 562), and the module each comes from.
+_LAZY = {
+    "AsyncClient": "client",  # httpx
+    "Client": "client",
+    "Server": "server",  # uvicorn
+    "serve": "server",
+    "Trace": "trace",  # what the client records
+}
+
+# NOTE: to type checkers the lazy names are ordinary imports: they know each one's type,
+# and, never seeing the module ``__getattr__``, still reject a misspelt ``asgilab.X``.
+if typing.TYPE_CHECKING:
+    from .client import AsyncClient, Client
+    from .server import Server, serve
+    from .trace import Trace
+else:
+
+    def __getattr__(name: str) -> object:
+        """Import a lazy name's module the first time the name is looked up, then keep it."""
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value  # later lookups are ordinary ones
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -35,7 +35,7 @@ import logging
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from types import EllipsisType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import quote, quote_from_bytes
 
 from ._mypyc import mypyc_attr
@@ -47,7 +47,7 @@ from .lifespan import Lifespan, run_lifespan
 from .middleware import FunctionMiddleware, Middleware, MiddlewareFunction, build_stack
 from .request import DEFAULT_MAX_BODY_SIZE, Request
 from .responses import PlainTextResponse, RedirectResponse, Response, render_json
-from .router import Route, Router, redefines
+from .router import Miss, Route, Router, redefines
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["App"]
@@ -331,12 +331,14 @@ class App:
             # Servers differ: uvicorn puts root_path in front of path, httpx does not.
             path = strip_root_path(path, root_path) or path
         try:
-            match = self.router.match(method, path)
+            match = self.router.lookup(method, path)
         except InvalidPath as exc:
             await PlainTextResponse(f"invalid path: {exc}", 400)(scope, receive, send)
             return
-        if match is None:
-            await self._no_route(scope, receive, send, method, path)
+        if not match:
+            # A Miss (a Match is never falsy): the walk that found no route also found
+            # what the path has instead.
+            await self._no_route(scope, receive, send, method, path, cast(Miss, match))
             return
 
         route = match.route
@@ -425,13 +427,22 @@ class App:
         await request.close()
 
     async def _no_route(
-        self, scope: Scope, receive: Receive, send: Send, method: str, path: str
+        self, scope: Scope, receive: Receive, send: Send, method: str, path: str, miss: Miss
     ) -> None:
-        """No route for this method and path: 308, 405 / automatic OPTIONS, or 404."""
+        """No route for this method and path: 308, 405 / automatic OPTIONS, or 404.
+
+        The walk that missed noted the other trailing-slash form and the allowed methods:
+        no second walk. A Router subclass that redefines :meth:`~Router.redirect_slash` or
+        :meth:`~Router.allowed_methods` (a rule of its own) is asked instead.
+        """
         router = self.router
+        rules = type(router)
         try:
             if self.redirect_slashes:
-                other = router.redirect_slash(method, path)
+                if rules.redirect_slash is Router.redirect_slash:
+                    other = miss.redirect
+                else:
+                    other = router.redirect_slash(method, path)
                 if other is not None:
                     location = quote(scope.get("root_path", "")) + quote(
                         other, safe="/%:@!$&'()*+,;=-._~"
@@ -445,7 +456,10 @@ class App:
                             location += "?" + quote_from_bytes(query, safe=_QUERY_SAFE)
                         await RedirectResponse(location, 308)(scope, receive, send)
                         return
-            allowed = router.allowed_methods(path)
+            if rules.allowed_methods is Router.allowed_methods:
+                allowed = miss.allowed
+            else:
+                allowed = router.allowed_methods(path)
         except InvalidPath as exc:
             await PlainTextResponse(f"invalid path: {exc}", 400)(scope, receive, send)
             return

@@ -37,7 +37,6 @@ a queue, so one App can serve several event loops in turn (as tests do).
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 import inspect
@@ -45,10 +44,18 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from .errors import HTTPException
+from .errors import HTTPException, InvalidArgument
+
+# NOTE: asyncio is imported in the functions that run on a loop, not here: ``import asgilab``
+# (a script that builds a router, the ``asgilab routes`` command) needs no event loop, and
+# asyncio, with the ssl, socket and subprocess modules beneath it, would be the heaviest
+# part of it. By the time a function here runs, a loop (so asyncio) is up, and the import
+# is a lookup in ``sys.modules``.
+if TYPE_CHECKING:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = [
     "RETRY_AFTER",
@@ -71,8 +78,12 @@ _executor: ThreadPoolExecutor | None = None
 
 async def run_sync(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a blocking ``func`` in the thread pool, with the caller's context variables."""
+    import asyncio
+
     global _executor
     if _executor is None:
+        from concurrent.futures import ThreadPoolExecutor
+
         _executor = ThreadPoolExecutor(max_workers=40, thread_name_prefix="asgilab-sync")
     context = contextvars.copy_context()
     call = functools.partial(context.run, func, *args, **kwargs)
@@ -113,13 +124,13 @@ class BackgroundTask:
         BackgroundTask(ping, args=('db',), timeout=2, retries=1)
         """
         if retries < 0:
-            raise ValueError(f"retries must be 0 or more, got {retries}")
+            raise InvalidArgument(f"retries must be 0 or more, got {retries}")
         if timeout is not None and timeout <= 0:
-            raise ValueError(f"timeout must be positive seconds or None, got {timeout}")
+            raise InvalidArgument(f"timeout must be positive seconds or None, got {timeout}")
         if timeout is not None and retries and not is_async_callable(self.func):
             # A thread cannot be stopped: the retry would run beside the attempt that
             # timed out, and an e-mail would go out twice.
-            raise ValueError(
+            raise InvalidArgument(
                 f"{self.name} is a sync function, which its timeout cannot stop, so a retry "
                 "would run beside the late attempt: give it a timeout or retries, not both"
             )
@@ -234,9 +245,9 @@ class BackgroundRunner:
 
     def __init__(self, limit: int = 100, max_queue: int = 1000) -> None:
         if limit < 1:
-            raise ValueError(f"background limit must be at least 1, got {limit}")
+            raise InvalidArgument(f"background limit must be at least 1, got {limit}")
         if max_queue < 0:
-            raise ValueError(f"background queue must be 0 or more, got {max_queue}")
+            raise InvalidArgument(f"background queue must be 0 or more, got {max_queue}")
         self.limit = limit
         self.max_queue = max_queue
         self._running: set[asyncio.Task[None]] = set()
@@ -294,6 +305,8 @@ class BackgroundRunner:
         self._start_queued()
 
     def _start_queued(self) -> None:
+        import asyncio
+
         while self._queue and len(self._running) < self.limit:
             task = self._queue.popleft()
             running = asyncio.get_running_loop().create_task(
@@ -311,6 +324,8 @@ class BackgroundRunner:
             self._start_queued()
 
     async def _run(self, task: BackgroundTask) -> None:
+        import asyncio
+
         attempts = task.retries + 1
         for attempt in range(1, attempts + 1):
             # NOTE: a sync function in a thread cannot be stopped; on timeout we stop
@@ -354,6 +369,8 @@ class BackgroundRunner:
 
         Returns True when everything finished in time. Called on lifespan shutdown.
         """
+        import asyncio
+
         end = time.monotonic() + deadline
         while self._running or self._queue:
             self._start_queued()

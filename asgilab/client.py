@@ -43,11 +43,11 @@ from urllib.parse import unquote
 import httpx
 
 from .background import BackgroundRunner
-from .errors import AsgilabError
+from .errors import AsgilabError, InvalidArgument, InvalidArgumentType
 from .trace import Trace
 from .types import ASGIApp, Message, Scope
 
-__all__ = ["ASGIError", "AsyncClient", "Client", "EventLoopError", "LifespanError"]
+__all__ = ["ASGIError", "AsyncClient", "Client", "ClientInUse", "EventLoopError", "LifespanError"]
 
 T = TypeVar("T")
 LifespanMode = Literal["auto", "on", "off"]
@@ -63,6 +63,10 @@ class ASGIError(AsgilabError, RuntimeError):
 
 class EventLoopError(AsgilabError, RuntimeError):
     """A sync :class:`Client` call cannot run on the event loop it finds."""
+
+
+class ClientInUse(AsgilabError, RuntimeError):
+    """The client is already inside a ``with`` block: one block at a time."""
 
 
 # --- the server side of the lifespan protocol ----------------------------------------
@@ -217,7 +221,7 @@ class _InProcessTransport(httpx.AsyncBaseTransport):
         elif isinstance(stream, httpx.AsyncByteStream):
             chunks = aiter(stream)
         else:
-            raise TypeError(
+            raise InvalidArgumentType(
                 "AsyncClient streams only async iterables of bytes as `content` "
                 "(the sync Client also takes plain iterables)"
             )
@@ -331,7 +335,7 @@ class AsyncClient:
         **httpx_options: Any,
     ) -> None:
         if lifespan not in ("auto", "on", "off"):
-            raise ValueError(f"lifespan={lifespan!r}: use 'auto', 'on' or 'off'")
+            raise InvalidArgument(f"lifespan={lifespan!r}: use 'auto', 'on' or 'off'")
         self.app = app
         self.trace: Trace | None = None
         self.lifespan_trace: Trace | None = None
@@ -346,7 +350,7 @@ class AsyncClient:
 
     async def __aenter__(self) -> AsyncClient:
         if self._lifespan is not None:
-            raise RuntimeError("this client is already inside a `with` block")
+            raise ClientInUse("this client is already inside a `with` block")
         self.state = {}
         if self._lifespan_mode != "off":
             lifespan = _Lifespan(self.app, self.state, self._lifespan_mode)
@@ -456,7 +460,7 @@ class Client:
                     "loop: enter the `with` block there instead, or use AsyncClient"
                 )
             # PERF: run_until_complete, not asyncio.Runner.run, which swaps the SIGINT
-            # handler on every call (~25 us, a sixth of a request through httpx). Each
+            # handler on every call, a cost a request through httpx would feel. Each
             # request runs in a copy of the caller's context, as a server's would.
             return self._loop.run_until_complete(coro)
         if running is None:

@@ -24,11 +24,10 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from .errors import excerpt
+from .errors import InvalidArgument, excerpt
 
 __all__ = [
     "BUILTIN_CONVERTERS",
@@ -53,10 +52,11 @@ RANK_PATH = 4
 
 def finite_float(text: str) -> float:
     """``float(text)``, refusing what overflows to inf (``"1" * 400``, ``1e309``) with
-    ``ValueError``: JSON cannot carry inf, so neither a path value nor a request body may."""
+    :class:`~asgilab.errors.InvalidArgument` (a ``ValueError``, as a converter refuses): JSON
+    cannot carry inf, so neither a path value nor a request body may."""
     value = float(text)
     if math.isinf(value):
-        raise ValueError(f"{excerpt(text)} is too large for a float")
+        raise InvalidArgument(f"{excerpt(text)} is too large for a float")
     return value
 
 
@@ -65,6 +65,8 @@ def _format_float(value: Any) -> str:
     # large and small numbers ("1e-07"), which the float regex refuses; Decimal spells
     # the same digits out in positional notation. It drops the point of 1e16 and up
     # ("10000000000000000"), which an {x:int} sibling would take: keep one.
+    from decimal import Decimal  # here: building a URL is rare, importing asgilab is not
+
     text = format(Decimal(repr(float(value))), "f")
     return text if "." in text else text + ".0"
 
@@ -105,6 +107,19 @@ class Converter:
         except ValueError:
             return None
 
+    def spans(self, text: str, start: int) -> list[tuple[int, int]] | None:
+        """Where a value that starts at ``text[start]`` may end, known without trying each end.
+
+        Intervals ``(low, high]`` of end positions, longest first: the regex takes
+        ``text[start:end]`` for every ``end`` in them, and for no other (``[]``: nowhere).
+        A mixed segment (``{name}.{ext:int}``) splits its text with them in linear time.
+        ``None`` means the converter cannot say (a custom regex): each end is tried instead.
+
+        >>> INT.spans("v12.5", 1), FLOAT.spans("v12.5", 1), STR.spans("v12.5", 1)
+        ([(1, 3)], [(4, 5), (1, 3)], [(1, 5)])
+        """
+        return None
+
 
 # NOTE: `int` takes ASCII digits only, no sign (like Starlette and matchit): "-1", "+1"
 # and full-width digits (which Python's int() would accept) fall through to the next
@@ -114,8 +129,8 @@ class _IntConverter(Converter):
     """``int``: the answers of its regex, ``[0-9]+``, from two str methods instead."""
 
     def accept(self, text: str) -> Any:
-        # PERF: `int` is the commonest typed parameter; this is a third of the regex path's
-        # time. isascii() first: isdigit() alone accepts full-width and other digits.
+        # PERF: `int` is the commonest typed parameter, and two str methods cost much less
+        # than the regex. isascii() first: isdigit() alone accepts full-width and other digits.
         if not (text.isascii() and text.isdigit()):
             return None
         try:
@@ -123,19 +138,66 @@ class _IntConverter(Converter):
         except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits)
             return None
 
+    def spans(self, text: str, start: int) -> list[tuple[int, int]] | None:
+        # Every non-empty run of digits: any end up to where the digits stop.
+        end = _digits_end(text, start)
+        return [(start, end)] if end > start else []
+
+
+@dataclass(frozen=True, slots=True)
+class _FloatConverter(Converter):
+    """``float``: digits, then maybe a point and more digits."""
+
+    def spans(self, text: str, start: int) -> list[tuple[int, int]] | None:
+        point = _digits_end(text, start)
+        if point == start:
+            return []
+        whole = [(start, point)]  # "1", "12": any end among the digits
+        if text.startswith(".", point):
+            end = _digits_end(text, point + 1)
+            if end > point + 1:
+                return [(point + 1, end), *whole]  # "12.5", longer first
+        return whole
+
+
+@dataclass(frozen=True, slots=True)
+class _UuidConverter(Converter):
+    """``uuid``: always 36 characters."""
+
+    def spans(self, text: str, start: int) -> list[tuple[int, int]] | None:
+        end = start + 36
+        return [(end - 1, end)] if self.compiled.fullmatch(text, start, end) else []
+
+
+@dataclass(frozen=True, slots=True)
+class _StrConverter(Converter):
+    """``str``: any non-empty text."""
+
+    def spans(self, text: str, start: int) -> list[tuple[int, int]] | None:
+        return [(start, len(text))]
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _digits_end(text: str, start: int) -> int:
+    """Where the run of ASCII digits at ``text[start]`` stops (``start`` when there is none)."""
+    found = _DIGITS.match(text, start)
+    return found.end() if found is not None else start
+
 
 INT = _IntConverter("int", r"[0-9]+", parse=int, rank=RANK_INT)
-FLOAT = Converter(
+FLOAT = _FloatConverter(
     "float", r"[0-9]+(?:\.[0-9]+)?", parse=finite_float, format=_format_float, rank=RANK_FLOAT
 )
-UUID = Converter(
+UUID = _UuidConverter(
     "uuid",
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
     parse=uuid.UUID,
     rank=RANK_OTHER,
 )
 # `(?s:...)`: a decoded segment may contain a newline (%0A); `str` still takes it.
-STR = Converter("str", r"(?s:.+)", rank=RANK_STR)
+STR = _StrConverter("str", r"(?s:.+)", rank=RANK_STR)
 # The catch-all: zero or more characters of the rest of the path, slashes included.
 PATH = Converter("path", r"(?s:.*)", rank=RANK_PATH)
 

@@ -19,7 +19,6 @@ HTTP gives it, and nothing more:
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar, overload
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -562,6 +561,8 @@ class UploadFile:
         content_type: str = "application/octet-stream",
         headers: Headers | None = None,
     ) -> None:
+        import tempfile  # here, not at import time: only a form with a file needs it
+
         self.filename = filename
         self.content_type = content_type
         self.headers = headers or Headers()

@@ -42,7 +42,6 @@ n0 -> n1
 
 from __future__ import annotations
 
-import base64
 import html
 import re
 import textwrap
@@ -190,6 +189,8 @@ class Drawing:
         width of its box, down to :data:`MIN_SCALE` of its size so labels stay readable; the
         box scrolls sideways (``overflow-x: auto``) when even that is too wide.
         """
+        import base64  # here: only a notebook's display of the picture needs it
+
         svg = self.svg()
         data = base64.b64encode(svg.encode()).decode("ascii")
         size = smallest = box = ""

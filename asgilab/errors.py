@@ -4,6 +4,15 @@ Configuration mistakes (a bad pattern, two routes that clash) fail loudly at
 registration time, with a message that quotes the offending pattern. Errors a
 *client* causes become HTTP answers instead: :class:`HTTPException` carries the
 status code the App sends back.
+
+Each error also derives from the builtin exception it specialises, so code that
+catches ``ValueError`` or ``TypeError`` keeps working, and ``except AsgilabError``
+catches everything asgilab raises. The errors of one concept live in its module
+(``asgilab.client.LifespanError``, ``asgilab.responses.RangeNotSatisfiable``); those
+shared by several live here.
+
+>>> issubclass(InvalidArgument, ValueError), issubclass(InvalidArgument, AsgilabError)
+(True, True)
 """
 
 from collections.abc import Mapping
@@ -14,6 +23,8 @@ __all__ = [
     "BodyConsumed",
     "ClientDisconnect",
     "HTTPException",
+    "InvalidArgument",
+    "InvalidArgumentType",
     "InvalidHandler",
     "InvalidPath",
     "InvalidPattern",
@@ -38,11 +49,22 @@ class AsgilabError(Exception):
 
 
 class BodyConsumed(AsgilabError, RuntimeError):
-    """``stream()`` was already iterated, so the body is gone (read it with ``body()`` instead)."""
+    """``stream()`` was already iterated, so the body is gone (read it with ``body()`` instead),
+    or another task is reading it now."""
 
 
 class ClientDisconnect(AsgilabError, ConnectionError):
     """The client went away while the app was still reading the body."""
+
+
+class InvalidArgument(AsgilabError, ValueError):
+    """An argument has a value asgilab cannot use: a negative limit, an unknown mode, a
+    body for a 204. The message names the argument, the value and what would do."""
+
+
+class InvalidArgumentType(AsgilabError, TypeError):
+    """An argument is of a type asgilab cannot use: a float where a whole number of bytes
+    goes, a dict as a plain response's content. The message names both."""
 
 
 class InvalidHandler(AsgilabError, TypeError):
@@ -98,9 +120,9 @@ class HTTPException(AsgilabError):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         if not 100 <= status_code <= 599:
-            raise ValueError(f"HTTP status codes run from 100 to 599, not {status_code}")
+            raise InvalidArgument(f"HTTP status codes run from 100 to 599, not {status_code}")
         if detail is not None and not isinstance(detail, str):
-            raise TypeError(
+            raise InvalidArgumentType(
                 f"HTTPException detail is the text of the answer, not a "
                 f"{type(detail).__name__}: send structured errors as a JSONResponse"
             )

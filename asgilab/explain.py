@@ -5,10 +5,11 @@ They only *read* the tree that :mod:`asgilab.router` builds, so the router modul
 about building and matching, and this one about showing. The drawing
 (:mod:`asgilab.treeview`, :mod:`asgilab.draw`) highlights the nodes of the same steps.
 
-The narrating walker is a plain recursive search that tries the children of each node in
-the order :meth:`Router.match <asgilab.router.Router.match>` does, and records every
-step, including the children it rejects and the branches it backs out of. It is slower
-than ``match`` (which never allocates a step) and meant for people, not for requests.
+There is one walk, the router's own: :class:`Narration` is the :class:`~asgilab.router.Miss`
+it reports to, and puts each report in words. The walk reports where it fails (a child
+rejected, a path that ends without the method, a backtrack) and where it succeeds, never
+where it goes straight down, which is what keeps ``match`` fast: the narration tells the
+nodes entered since its last step when the next report comes, following the parent links.
 
 >>> from asgilab.router import Router
 >>> router = Router()
@@ -35,15 +36,14 @@ GET /users/bob
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    # Types only: asgilab.router imports this module (for Router.explain and str(router)).
-    from .router import Match, Node
+from .router import Match, Miss, Node, Route, Router, split_path
 
 __all__ = [
     "Action",
     "Explanation",
+    "Narration",
     "Step",
     "explain_lookup",
     "tree_text",
@@ -79,74 +79,87 @@ class Explanation:
         return "\n".join(lines)
 
 
-def explain_lookup(root: Node, method: str, path: str) -> Explanation:
-    """Walk the tree below ``root`` for ``method path`` and narrate every step.
+class Narration(Miss):
+    """A walk of the tree told step by step: the steps of :meth:`Router.explain`."""
 
-    What :meth:`Router.explain <asgilab.router.Router.explain>` returns. It tries children
-    in the order ``match`` does, so both find the same route; the static fast path of
-    ``match`` (a dict of whole static paths) is not narrated: the tree walk finds the
-    same route.
-    """
-    # NOTE: imported here, not at the top: asgilab.router imports this module.
-    from .router import Match, _accept, split_path
+    def __init__(self, method: str, path: str, segments: list[str], root: Node) -> None:
+        super().__init__(method, path, segments)
+        self.steps: list[Step] = []
+        # The nodes the narration has the walk inside, root first, each with the index of
+        # the segment the walk reads there. The walk may be deeper: it reports no descent.
+        self.trail: list[tuple[Node, int]] = [(root, 1)]
 
-    steps: list[Step] = []
-    segments = split_path(path)
-    n = len(segments)
-
-    def visit(node: Node, i: int, values: list[Any]) -> Match | None:
-        # The path is used up: a match if this node has a route for the method.
-        if i == n:
-            target = node.handlers.get(method)
-            if target is not None:
-                route, names, _ = target
-                steps.append(Step(node, "match", f"{method} -> {route!r}"))
-                return Match(route, dict(zip(names, values, strict=True)))
-            have = ",".join(sorted(node.handlers)) or "none"
-            steps.append(
-                Step(node, "reject", f"path ends here; no {method} route (methods: {have})")
-            )
-            return None
-        segment = segments[i]
-        # Every child in priority order; the first one that leads to a match wins.
-        for child in node.children:
+    def catch_up(self, node: Node) -> None:
+        """Narrate the nodes the walk entered since the last step, down to ``node``."""
+        way = []
+        inside = self.trail[-1][0]
+        while node is not inside and node.parent is not None:
+            way.append(node)
+            node = node.parent
+        segments = self.segments
+        for child in reversed(way):
+            i = self.trail[-1][1]
             if child.kind == "static":
-                if child.prefix[0] != segment:
-                    # Siblings that a dict lookup skips are only narrated when close.
-                    continue
-                wanted = "/".join(segments[i : i + child.width])
-                if segments[i : i + child.width] != child.prefix:
-                    detail = f"static {child.label!r} does not match {wanted!r}"
-                    steps.append(Step(child, "reject", detail))
-                    continue
-                steps.append(Step(child, "enter", f"static {child.label!r}"))
-                found = visit(child, i + child.width, values)
+                detail, after = f"static {child.label!r}", i + child.width
             elif child.kind == "catch_all":
                 rest = "/".join(segments[i:])
-                steps.append(Step(child, "enter", f"{child.label} takes {rest!r}"))
-                found = visit(child, n, [*values, rest])
+                detail, after = f"{child.label} takes {rest!r}", len(segments)
             else:
-                value = _accept(child, segment)
-                if value is None:
-                    steps.append(Step(child, "reject", f"{child.label} rejects {segment!r}"))
-                    continue
-                steps.append(Step(child, "enter", f"{child.label} accepts {segment!r}"))
-                bound = [*values, *value] if child.kind == "mixed" else [*values, value]
-                found = visit(child, i + 1, bound)
-            if found is not None:
-                return found
-            # Nothing below this child fits: back to its parent, to try the next child.
-            detail = f"nothing fits below {child.label!r}; back to {node.label or '/'!r}"
-            steps.append(Step(child, "backtrack", detail))
-        return None
+                detail, after = f"{child.label} accepts {segments[i]!r}", i + 1
+            self.steps.append(Step(child, "enter", detail))
+            self.trail.append((child, after))
 
-    result = None
+    def rejected(self, child: Node, i: int) -> None:
+        if child.parent is not None:
+            self.catch_up(child.parent)
+        if child.kind == "static":
+            wanted = "/".join(self.segments[i : i + child.width])
+            detail = f"static {child.label!r} does not match {wanted!r}"
+        else:
+            detail = f"{child.label} rejects {self.segments[i]!r}"
+        self.steps.append(Step(child, "reject", detail))
+        super().rejected(child, i)
+
+    def ended(self, node: Node, values: list[Any] | None) -> None:
+        self.catch_up(node)
+        have = ",".join(sorted(node.handlers)) or "none"
+        detail = f"path ends here; no {self.method} route (methods: {have})"
+        self.steps.append(Step(node, "reject", detail))
+        super().ended(node, values)
+
+    def backtracked(self, node: Node, i: int, to: Node | None) -> None:
+        self.catch_up(node)
+        # Out of each node between here and `to` (the root when the walk gives up).
+        while len(self.trail) > 1 and self.trail[-1][0] is not to:
+            left = self.trail.pop()[0]
+            parent = self.trail[-1][0]
+            detail = f"nothing fits below {left.label!r}; back to {parent.label or '/'!r}"
+            self.steps.append(Step(left, "backtrack", detail))
+        super().backtracked(node, i, to)
+
+    def matched(self, node: Node, route: Route) -> bool:
+        self.catch_up(node)
+        self.steps.append(Step(node, "match", f"{self.method} -> {route!r}"))
+        return True
+
+
+def explain_lookup(router: Router, method: str, path: str) -> Explanation:
+    """Walk ``router``'s tree for ``method path`` and narrate every step.
+
+    What :meth:`Router.explain <asgilab.router.Router.explain>` returns: the walk is the
+    one ``match`` takes, so both find the same route; the static fast path of ``match``
+    (a dict of whole static paths) is not narrated: the walk finds the same route.
+    """
+    segments = split_path(path)
+    root = router.root
+    narration = Narration(method, path, segments, root)
     if not segments[0]:
-        steps.append(Step(root, "enter", f"segments {segments[1:]!r}"))
-        result = visit(root, 1, [])
-    if result is None:
-        steps.append(Step(root, "miss", f"no route matches {method} {path}"))
-    return Explanation(method, path, steps, result)
+        narration.steps.append(Step(root, "enter", f"segments {segments[1:]!r}"))
+    found = router.lookup(method, path, narration)
+    match = found if isinstance(found, Match) else None
+    if match is None:
+        narration.steps.append(Step(root, "miss", f"no route matches {method} {path}"))
+    return Explanation(method, path, narration.steps, match)
 
 
 def tree_text(root: Node) -> str:

@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from .datastructures import FormData, Headers, UploadFile
-from .errors import HTTPException, excerpt
+from .errors import HTTPException, InvalidArgumentType, excerpt
 
 __all__ = [
     "DEFAULT_FORM_LIMITS",
@@ -70,7 +70,7 @@ class FormLimits:
     >>> FormLimits(max_files=1e4)
     Traceback (most recent call last):
     ...
-    TypeError: max_files must be a whole number, 0 or more, not 10000.0
+    asgilab.errors.InvalidArgumentType: max_files must be a whole number, 0 or more, not 10000.0
     """
 
     max_files: int = 1000
@@ -99,10 +99,10 @@ def route_form_limits(extras: Mapping[str, Any], path: str) -> FormLimits | None
     FormLimits(max_files=10000, max_fields=1000, max_part_size=1048576)
     >>> route_form_limits({"max_body_size": 10}, "/upload") is None
     True
-    >>> route_form_limits({"max_fields": None}, "/upload")
+    >>> route_form_limits({"max_fields": None}, "/upload")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    TypeError: max_fields of route '/upload' must be a whole number, 0 or more, not None
+    asgilab.errors.InvalidArgumentType: max_fields of route '/upload' must be ..., not None
     """
     options = {name: extras[name] for name in _LIMITS if name in extras}
     if not options:
@@ -116,7 +116,7 @@ def _check(name: str, value: object, where: str = "") -> None:
     # A bool is an int to Python, and no limit; 1e4 is a float. Both are refused where
     # they are set (a route's at registration), not on the first form that meets them.
     if type(value) is not int or value < 0:
-        raise TypeError(f"{name}{where} must be a whole number, 0 or more, not {value!r}")
+        raise InvalidArgumentType(f"{name}{where} must be a whole number, 0 or more, not {value!r}")
 
 
 #: The limits of a form whose route and call set none.

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .background import is_async_callable, run_sync
-from .errors import InvalidHandler, InvalidReturn
+from .errors import InvalidArgumentType, InvalidHandler, InvalidReturn
 from .forms import route_form_limits
 from .request import Request
 from .responses import JSONResponse, PlainTextResponse, Response
@@ -146,8 +146,8 @@ class Handler:
     def _direct(self) -> int:
         # PERF: how the App may call the function itself, skipping __call__'s frame:
         # 1 is ``await func(request)``, 2 is ``await func(request, **params)``, 3 is
-        # ``await func(request, params[only_param])`` -- a positional argument instead
-        # of unpacking a one-key dict saves ~75 ns a call -- and 0 is none of those.
+        # ``await func(request, params[only_param])`` -- a positional argument is cheaper
+        # than unpacking a one-key dict on every call -- and 0 is none of those.
         # NOTE: a route with form limits takes __call__, which hands them to the
         # Request: the App's fast path stays as it is for every other route.
         if not (self.is_async and self.takes_request) or self.form_limits is not None:
@@ -180,15 +180,15 @@ def body_limit(value: object, what: str) -> int | None:
 
     >>> body_limit(10_000_000, "max_body_size"), body_limit(None, "max_body_size")
     (10000000, None)
-    >>> body_limit(10e6, "max_body_size")
+    >>> body_limit(10e6, "max_body_size")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    TypeError: max_body_size must be a whole number of bytes or None, not 10000000.0
+    asgilab.errors.InvalidArgumentType: max_body_size must be a whole number ... not 10000000.0
     """
     if value is None:
         return None
     if type(value) is not int or value < 0:  # a bool is no limit either
-        raise TypeError(f"{what} must be a whole number of bytes or None, not {value!r}")
+        raise InvalidArgumentType(f"{what} must be a whole number of bytes or None, not {value!r}")
     return value
 
 

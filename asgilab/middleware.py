@@ -35,16 +35,19 @@ flight finishes with the stack it started with.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import AsgilabError, BodyConsumed, ClientDisconnect
 from .request import DEFAULT_MAX_BODY_SIZE, Request
 from .responses import Response
 from .router import redefines
 from .types import ASGIApp, Message, Receive, Scope, Send
+
+# NOTE: asyncio is imported where a function middleware runs, not here (see background.py).
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["CallNext", "FunctionMiddleware", "Middleware", "MiddlewareFunction", "build_stack"]
 
@@ -181,6 +184,8 @@ class _InnerResponse(Response):
 
     @classmethod
     async def start(cls, app: ASGIApp, request: Request) -> _InnerResponse:
+        import asyncio
+
         queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=16)
         replaying = _replaying_receive(request)
         disconnected = False
@@ -212,6 +217,8 @@ class _InnerResponse(Response):
         """The next message from the inner app, or None once it has returned."""
         if not self._queue.empty():
             return self._queue.get_nowait()
+        import asyncio
+
         getter = asyncio.ensure_future(self._queue.get())
         await asyncio.wait({getter, self._task}, return_when=asyncio.FIRST_COMPLETED)
         if getter.done():

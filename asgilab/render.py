@@ -19,15 +19,16 @@ True
 """
 
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal, cast
 
 from .errors import AsgilabError
+
+# NOTE: shutil, subprocess and tempfile are imported by the functions that render, not
+# here: ``import asgilab`` imports this module (for its errors), and most programs never
+# draw anything.
 
 __all__ = [
     "ENGINES",
@@ -82,6 +83,8 @@ def choose_engine(engine: str | None = None) -> Engine:
     >>> choose_engine("auto") in ENGINES
     True
     """
+    import shutil
+
     source = "the engine argument"
     if engine is None:
         engine = os.environ.get(ENV_VAR) or None
@@ -142,6 +145,9 @@ def _pygraphviz_problem() -> str | None:
 
 
 def _render_with_dot(source: str, format: str) -> bytes:
+    import shutil
+    import subprocess
+
     executable = shutil.which("dot")
     if executable is None:  # PATH changed since choose_engine looked
         raise GraphvizUnavailable(f"`dot` is not on PATH: {_INSTALL_DOT}")
@@ -192,6 +198,8 @@ class _Printed:
 
 @contextmanager
 def _captured_fd2() -> Iterator[_Printed]:
+    import tempfile
+
     printed = _Printed()
     sys.stderr.flush()
     try:

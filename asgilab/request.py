@@ -44,7 +44,7 @@ __all__ = ["DEFAULT_MAX_BODY_SIZE", "BodyConsumed", "Request", "parse_cookies"]
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024  # 1 MiB, per App, overridable per route
 
 
-class _NotJSON(ValueError):
+class _NotJSON(AsgilabError, ValueError):
     """NaN or Infinity: Python's json reads them, JSON (RFC 8259) has no such values,
     and the App could not send them back (JSONResponse refuses them)."""
 
@@ -404,7 +404,7 @@ class _BodyChunks:
         if self._reading:
             # Two readers at once would split the chunks between them, each seeing a
             # body with holes; an async generator refuses this the same way.
-            raise RuntimeError("this body stream is already being read by another task")
+            raise BodyConsumed("this body stream is already being read by another task")
         self._reading = True
         try:
             return await self._next_chunk()

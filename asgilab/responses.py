@@ -22,8 +22,6 @@ getting those headers right:
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import logging
 import mimetypes
@@ -31,19 +29,23 @@ import os
 import re
 import stat
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
-from email.utils import formatdate, parsedate_to_datetime
-from http.cookies import SimpleCookie
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 from urllib.parse import quote, unquote
 
 from .background import BackgroundTask, BackgroundTasks, run_sync
 from .datastructures import InvalidHeader, MutableHeaders, encode_header
-from .errors import excerpt
+from .errors import AsgilabError, InvalidArgument, InvalidArgumentType, excerpt
 from .files import UnsafePath, safe_join
 from .types import Receive, Scope, Send
 
+# NOTE: asyncio (bodies sent in pieces), email.utils (HTTP dates), hashlib (etags) and
+# http.cookies are imported where they are used, as in background.py: most responses need
+# none of them, and ``import asgilab`` stays light. Once loaded, such an import is a lookup.
+if TYPE_CHECKING:
+    import asyncio
 __all__ = [
     "FileResponse",
+    "FileTruncated",
     "HTMLResponse",
     "JSONResponse",
     "PlainTextResponse",
@@ -65,9 +67,10 @@ _NO_BODY = frozenset({204, 304})
 
 # PERF: one encoder, built once; json.dumps(..., separators=...) builds a new one per call.
 _json_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-# PERF: JSONEncoder.encode() also builds the C encoder on every call; building it once
-# halves the cost of a small document. Without the circular-reference check (markers=None)
-# a self-containing structure ends in RecursionError instead of ValueError: still a 500.
+# PERF: JSONEncoder.encode() also builds the C encoder on every call, a large part of the
+# cost of a small document; it is built once here. Without the circular-reference check
+# (markers=None) a self-containing structure ends in RecursionError instead of ValueError:
+# still a 500.
 _c_encoder = (
     json.encoder.c_make_encoder(  # type: ignore[attr-defined]
         None,  # markers: no circular check
@@ -154,8 +157,12 @@ def _check_cookie_attribute(attribute: str, value: str, example: str) -> None:
 def _cookie_expires(expires: str | int) -> str | int:
     """``expires`` checked: seconds from now (an int), or an HTTP date."""
     if isinstance(expires, bool) or not isinstance(expires, str | int):
-        raise TypeError(f"cookie expires is an HTTP date or a number of seconds, not {expires!r}")
+        raise InvalidArgumentType(
+            f"cookie expires is an HTTP date or a number of seconds, not {expires!r}"
+        )
     if isinstance(expires, str):
+        from email.utils import parsedate_to_datetime
+
         try:
             parsedate_to_datetime(expires)
         except (TypeError, ValueError):
@@ -215,7 +222,7 @@ class Response:
         self.body = self.render(content)
         if self.body and (status_code < 200 or status_code in _NO_BODY):
             # HTTP sends no body with these; the server would fail on the extra bytes.
-            raise ValueError(
+            raise InvalidArgument(
                 f"a {status_code} response has no body, yet {len(self.body)} bytes were given"
             )
         self.raw_headers = self._init_headers(headers)
@@ -228,7 +235,7 @@ class Response:
             return bytes(content)
         if isinstance(content, str):
             return content.encode(self.charset)
-        raise TypeError(
+        raise InvalidArgumentType(
             f"{type(self).__name__} content must be bytes, str or None, "
             f"not {type(content).__name__}; use JSONResponse for data"
         )
@@ -251,7 +258,7 @@ class Response:
             # A wrong length hangs the client or cuts the body. An empty body may declare
             # another length: a HEAD handler's answer, which describes the GET's body.
             shown = b", ".join(given).decode("latin-1")
-            raise ValueError(
+            raise InvalidHeader(
                 f"content-length {shown} does not match the {length.decode()}-byte body"
             )
         return raw
@@ -302,6 +309,8 @@ class Response:
         ...
         asgilab.datastructures.InvalidHeader: cookie path '/; Domain=evil.example' has ';', which...
         """
+        from http.cookies import SimpleCookie
+
         cookie: SimpleCookie = SimpleCookie()
         try:
             cookie[key] = value
@@ -310,7 +319,7 @@ class Response:
         morsel = cookie[key]
         if max_age is not None:
             if isinstance(max_age, bool) or not isinstance(max_age, int):
-                raise TypeError(f"cookie max_age is a number of seconds, not {max_age!r}")
+                raise InvalidArgumentType(f"cookie max_age is a number of seconds, not {max_age!r}")
             morsel["max-age"] = max_age
         if expires is not None:
             morsel["expires"] = _cookie_expires(expires)
@@ -442,7 +451,7 @@ def safe_redirect_target(url: str | None, fallback: str = "/") -> str:
     {'/home'}
     """
     if not _is_local_path(fallback):
-        raise ValueError(
+        raise InvalidArgument(
             f"fallback {fallback!r} is not a path on this site; give one that starts "
             "with a single '/', such as '/'"
         )
@@ -516,6 +525,8 @@ async def send_body(chunks: AsyncGenerator[bytes, None], receive: Receive, send:
     sender is cancelled wherever it waits (a slow generator, a read), and checks
     between chunks in case it never waits at all.
     """
+    import asyncio
+
     listener = asyncio.ensure_future(_wait_for_disconnect(receive))
     sender = asyncio.ensure_future(_send_chunks(chunks, send, listener))
     try:
@@ -533,13 +544,15 @@ async def send_body(chunks: AsyncGenerator[bytes, None], receive: Receive, send:
 async def _send_chunks(
     chunks: AsyncGenerator[bytes, None], send: Send, listener: asyncio.Future[None]
 ) -> bool:
+    import asyncio
+
     async for chunk in chunks:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
         # NOTE: neither a generator that never awaits nor a send that does not wait
         # (a server's send returns at once when its buffer has room, and uvicorn's after
         # a disconnect) lets another task run: without this the listener would first
         # hear the client leave once the last chunk is sent, and the loop would serve
-        # nobody else meanwhile. PERF: one trip through the loop per chunk, ~2 us here.
+        # nobody else meanwhile. PERF: the price is one trip through the loop per chunk.
         await asyncio.sleep(0)
         if listener.done():
             return False
@@ -548,6 +561,8 @@ async def _send_chunks(
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:
+    import asyncio
+
     try:
         while (await receive())["type"] != "http.disconnect":
             # What is left of a request body the handler did not read; and a turn for
@@ -630,7 +645,7 @@ class StreamingResponse(Response):
             await run_background(scope, self.background)
 
 
-class RangeNotSatisfiable(ValueError):
+class RangeNotSatisfiable(AsgilabError, ValueError):
     """A ``Range`` header whose one range starts past the end of the file (answered 416)."""
 
 
@@ -693,6 +708,11 @@ def _attachment(filename: str) -> str:
 # Opening a FIFO by name waits for a writer; non-blocking, it returns at once (and fstat
 # then refuses it). Windows has neither FIFOs to open by name nor the flag.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+
+
+class FileTruncated(AsgilabError, OSError):
+    """The file a :class:`FileResponse` was sending ended before its ``content-length``:
+    it shrank while it was sent. The server closes the connection on it."""
 
 
 class FileResponse(Response):
@@ -762,6 +782,9 @@ class FileResponse(Response):
     @staticmethod
     def _validators(st: os.stat_result) -> tuple[bytes, bytes]:
         """``last-modified`` and ``etag`` of the file's current version."""
+        import hashlib
+        from email.utils import formatdate
+
         etag_source = f"{st.st_mtime_ns}-{st.st_size}".encode()
         etag = '"' + hashlib.md5(etag_source, usedforsecurity=False).hexdigest() + '"'
         return formatdate(st.st_mtime, usegmt=True).encode(), etag.encode()
@@ -804,7 +827,7 @@ class FileResponse(Response):
             if not chunk:
                 # The file shrank while it was sent: the content-length is a promise
                 # broken, and raising lets the server close the connection on it.
-                raise OSError(f"{self.path} ended {left} bytes short of its content-length")
+                raise FileTruncated(f"{self.path} ended {left} bytes short of its content-length")
             left -= len(chunk)
             yield chunk
 

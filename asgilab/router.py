@@ -7,6 +7,12 @@ static child is tried first (one dict lookup), then the parameter children in pr
 order, then the catch-all. When a branch dead-ends, the walk *backtracks* to the most recent
 node with an untried candidate, dropping the parameters bound on the abandoned branch.
 
+There is one walk, :meth:`Router.lookup`, and everything that searches the tree runs it:
+the App, which gets the match or a :class:`Miss` that the same walk filled in (the methods
+for a 405, the other trailing-slash form for a 308); :meth:`~Router.match`;
+:meth:`~Router.allowed_methods`; and :meth:`~Router.explain`, which has the walk's
+reports put in words.
+
 >>> router = Router()
 >>> async def user(request): ...
 >>> async def users(request): ...
@@ -38,8 +44,9 @@ Decisions worth knowing:
   serves HEAD unless the same node has a HEAD route of its own.
 * Matches of fully static routes are built once, and share one read-only empty ``params``
   mapping: treat ``Match`` objects as read-only.
-* A mixed segment (``{name}.{ext}``) longer than ``MAX_MIXED_SEGMENT`` (255) characters is
-  no match: its regex would backtrack in time that grows as a power of the length.
+* A mixed segment (``{name}.{ext}``) is split among its parameters in steps linear in its
+  length (:class:`~asgilab.patterns.MixedSearch`, not a backtracking regex), and one longer
+  than ``MAX_MIXED_SEGMENT`` (255) characters is no match.
 * ``url_for`` refuses what would not route back: a value a converter refuses, a ``.`` or
   ``..`` segment (clients resolve them), a path starting with ``//`` (another host).
 * Two routes of one shape may not share a method, with one exception, the notebook way: a
@@ -49,8 +56,9 @@ Decisions worth knowing:
 Showing the tree and narrating a lookup (``str(router)``, :meth:`Router.explain`) live in
 :mod:`asgilab.explain`, which only reads the tree built here.
 
-PERF: the hot path is :meth:`Router.match`: a dict of fully static paths first, then one
-``split("/")`` and an iterative walk. Allocations are most of what a lookup costs (a
+PERF: the hot path is :meth:`Router.lookup` (and :meth:`Router.match`): a dict of fully
+static paths first, then one ``split("/")`` and an iterative walk, which reports to no one
+unless it fails. Allocations are most of what a lookup costs (a
 profile of the compiled build spends its time in dict lookups, the split, and making and
 freeing the params dict and the Match), so the walk allocates nothing else unless it must:
 a backtrack stack at a fork only, a list of values for converted parameters only (a plain
@@ -62,27 +70,28 @@ roughly halves lookup times; the interpreted module stays the reference.
 import difflib
 import inspect
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import unquote_to_bytes
 
 from ._mypyc import mypyc_attr
 from .converters import BUILTIN_CONVERTERS, RANK_OTHER, Converter
 from .errors import InvalidPath, InvalidPattern, RouteConflict, URLBuildError, excerpt
-from .explain import Action, Explanation, Step, explain_lookup, tree_text
 from .patterns import Pattern, Segment, parse_pattern
 
+if TYPE_CHECKING:
+    # Types only: asgilab.explain imports this module (its narration is a Miss).
+    from .explain import Explanation
+
 __all__ = [
-    "Action",
-    "Explanation",
     "Match",
+    "Miss",
     "Node",
     "NodeKind",
     "Route",
     "Router",
-    "Step",
     "redefines",
     "split_path",
 ]
@@ -120,6 +129,7 @@ class Node:
         "mode",
         "param",
         "param_children",
+        "parent",
         "prefix",
         "routes",
         "segment",
@@ -146,6 +156,9 @@ class Node:
         self.param_children: list[Node] = []
         # The catch-all child ({rest:path}), tried last.
         self.catch_all: Node | None = None
+        # The node this one is a child of (None for the root): the way back up, which the
+        # narration and the trailing-slash rule follow after a failed walk.
+        self.parent: Node | None = None
         # PERF: param_children + [catch_all], the list the match loop walks after a static miss.
         self.wild: list[Node] = []
         # PERF: the only wildcard child, when it is a plain {name}: no alternatives to remember.
@@ -199,6 +212,7 @@ class Node:
             if child is None:
                 # A new branch takes the whole remaining run: it is compressed from birth.
                 child = node.static_children[texts[0]] = Node("static", prefix=texts)
+                child.parent = node
                 return child
             # Find the common prefix of the child's run and ours; split the child if shorter.
             common = 1
@@ -219,6 +233,9 @@ class Node:
         tail.str_only, self.str_only = self.str_only, None
         tail.routes, self.routes = self.routes, {}
         tail.handlers, self.handlers = self.handlers, {}
+        tail.parent = self
+        for child in [*tail.static_children.values(), *tail.wild]:
+            child.parent = tail
         self.prefix = self.prefix[:at]
         self.width = at
         self.label = "/".join(self.prefix)
@@ -241,6 +258,7 @@ class Node:
             child = Node("mixed" if segment.kind == "mixed" else "param", segment)
             self.param_children.append(child)
             self.param_children.sort(key=lambda n: n.key)
+        child.parent = self
         self.wild = [*self.param_children, *([self.catch_all] if self.catch_all else [])]
         self.str_only = (
             self.wild[0] if len(self.wild) == 1 and self.wild[0].mode == STR_PARAM else None
@@ -293,6 +311,109 @@ class Match:
         return self.route is other.route and dict(self.params) == dict(other.params)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+# A dead end tries no wildcard child: the walk goes straight to its backtrack.
+_NO_CHILDREN: list[Node] = []
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Miss:
+    """Why a lookup found no route, noted by the walk that looked: what a 404, 405 or 308 needs.
+
+    :meth:`Router.lookup` returns one when nothing matches. The walk calls the hooks below
+    where it fails (:meth:`rejected`, :meth:`ended`, :meth:`backtracked`) and where it
+    succeeds (:meth:`matched`); a Miss keeps from them the nodes where the path ends, whose
+    methods are the ``Allow`` of a 405, and the nodes where the path's other trailing-slash
+    form ends, which decide a 308. The narration of :meth:`Router.explain` is a Miss that
+    also puts every step in words (:mod:`asgilab.explain`).
+    """
+
+    def __init__(
+        self, method: str, path: str, segments: list[str], every_end: bool = False
+    ) -> None:
+        self.method = method
+        self.path = path
+        # The decoded segments, as the walk reads them ("" first, before the leading "/").
+        self.segments = segments
+        # Whether to go on past a match, so that every node where the path ends is noted
+        # (allowed_methods wants them all).
+        self.every_end = every_end
+        # Whether the path ends with "/" (not "/" itself): its other form has no slash there.
+        self.slashed = len(segments) > 2 and not segments[-1]
+        # The nodes where the path ends (none has a route for the method, unless every_end).
+        self.ends: list[Node] = []
+        # Nodes where the path's other form ends (some may have no route for the method).
+        self.others: list[Node] = []
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        """Every method a route accepts at this path (HEAD wherever GET is): a 405's ``Allow``."""
+        return frozenset(method for node in self.ends for method in node.handlers)
+
+    @property
+    def redirect(self) -> str | None:
+        """The other form of the path (its trailing slash removed, or one added) when that
+        has a route for the method, else ``None``; never for ``/``."""
+        path = self.path
+        if path == "/" or not path.startswith("/"):
+            return None
+        if not any(self.method in node.handlers for node in self.others):
+            return None
+        return path[:-1] if path.endswith("/") else path + "/"
+
+    def __bool__(self) -> Literal[False]:
+        """A Miss is falsy, as the ``None`` of :meth:`Router.match`: ``if not found: ...``."""
+        return False
+
+    def __repr__(self) -> str:
+        return (
+            f"Miss(method={self.method!r}, path={self.path!r},"
+            f" allowed={sorted(self.allowed)!r}, redirect={self.redirect!r})"
+        )
+
+    def matched(self, node: Node, route: Route) -> bool:
+        """The path ends at ``node``, where ``route`` takes the method: stop the walk there?
+        (No, with ``every_end``: the walk then treats the node as it treats a dead end.)"""
+        return not self.every_end
+
+    def rejected(self, child: Node, i: int) -> None:
+        """``child`` refused ``segments[i]`` (or, a static run, the segments from there)."""
+        segments = self.segments
+        # A static run that is the rest of the path and one "" is where it ends with a slash.
+        rest = len(segments) - i
+        if not self.slashed and child.width == rest + 1 and child.prefix == [*segments[i:], ""]:
+            self.others.append(child)
+
+    def ended(self, node: Node, values: list[Any] | None) -> None:
+        """The path ends at ``node``, which has no route for the method (``values``: those
+        the walk bound on the way, a catch-all's last)."""
+        self.ends.append(node)
+        if self.slashed:
+            # Without its slash the path ends one segment higher, where the walk took that
+            # last "": above a static "" node, or above a catch-all that took nothing.
+            took_the_slash = node.width == 1 and node.kind == "static"
+            took_the_slash |= node.kind == "catch_all" and values is not None and not values[-1]
+            if took_the_slash and node.parent is not None:
+                self.others.append(node.parent)
+        else:
+            # With a slash it ends one "" further: at a static "" child, or the catch-all.
+            empty = node.static_children.get("")
+            if empty is not None and empty.width == 1:
+                self.others.append(empty)
+            if node.catch_all is not None:
+                self.others.append(node.catch_all)
+
+    def backtracked(self, node: Node, i: int, to: Node | None) -> None:
+        """Nothing fits below ``node``, where the walk was at ``segments[i]``: it goes back
+        up to ``to``, an ancestor, or gives up (``None``)."""
+        if self.slashed and i == len(self.segments) - 1:
+            # The walk was at the last segment, "": without the slash the path ends here.
+            self.others.append(node)
+
+
+# The Miss of a walk asked not to say why (see Router.lookup): empty, and shared.
+_NO_REASON = Miss("", "", [""])
 
 
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -348,16 +469,6 @@ def _sources(pattern: Pattern) -> tuple[int, ...]:
                 sources.append(~computed)
                 computed += 1
     return tuple(sources)
-
-
-def _accept(node: Node, segment: str) -> Any:
-    """What a param or mixed ``node`` binds for ``segment`` (never empty), or None.
-
-    The slow paths (allowed_methods, explain) use this; match() inlines the same rules.
-    """
-    if not segment:
-        return None
-    return segment if node.accept is None else node.accept(segment)
 
 
 def _methods_text(methods: Iterable[str]) -> str:
@@ -811,11 +922,47 @@ class Router:
                 found = by_method.get(method)
                 if found is not None:
                     return found
+        return self.lookup(method, path, None, False) or None  # (a Miss is falsy)
+
+    def lookup(
+        self, method: str, path: str, trace: "Miss | None" = None, why: bool = True
+    ) -> "Match | Miss":
+        """The match, or a :class:`Miss` that says what the path has instead: what the App asks.
+
+        This is the walk, the one search of the tree, which match, explain and
+        allowed_methods run too. It tries the children of each node in priority order,
+        goes down the first that accepts its segment, and backtracks when a branch
+        dead-ends. ``trace`` hears where it fails (a child rejected, a path that ends without
+        the method, a backtrack) and where it succeeds, and may have it go on past a match
+        (allowed_methods wants every end). Without one, the walk makes itself a Miss at its
+        first failure: a walk that goes straight down to its route reports to no one, and
+        the Miss of a walk that found nothing has what a 405 or a 308 needs. ``why=False``
+        asks for no Miss at all (match() answers None): a miss is then an empty one.
+
+        >>> router = Router()
+        >>> _ = router.add("/users", lambda request: None, methods=["GET", "POST"])
+        >>> router.lookup("PUT", "/users")
+        Miss(method='PUT', path='/users', allowed=['GET', 'HEAD', 'POST'], redirect=None)
+        >>> router.lookup("GET", "/users/").redirect
+        '/users'
+        """
+        if "%" not in path:
+            # The static routes' shortcut, but not for match() (it looked already), explain
+            # (it narrates the walk) or allowed_methods (it wants every end).
+            if why and trace is None:
+                by_method = self._static_paths.get(path)
+                if by_method is not None:
+                    found = by_method.get(method)
+                    if found is not None:
+                        return found
             segments = path.split("/")
         else:
             segments = split_path(path)
         if segments[0]:
-            return None  # not an absolute path ("*", "", "users")
+            # Not an absolute path ("*", "", "users").
+            if trace is None:
+                return Miss(method, path, segments) if why else _NO_REASON
+            return trace
         n = len(segments)
         node = self.root
         i = 1  # segments[0] is the "" before the leading "/"
@@ -827,44 +974,52 @@ class Router:
         # Nodes with untried wildcard children: (node, segment index, next child, len(values)).
         # PERF: created on the first fork only; most lookups never need one.
         stack: list[tuple[Node, int, int, int]] | None = None
+        segment = ""  # segments[i], while i < n
         while True:
             if i < n:
                 segment = segments[i]
                 # 1. The static child first: one dict lookup, then the rest of its run.
                 static = node.static_children
                 child = static.get(segment) if static else None
-                if child is not None and (
-                    child.width == 1 or segments[i : i + child.width] == child.prefix
-                ):
-                    if node.wild:
-                        if stack is None:
-                            stack = []
-                        bound = len(values) if values is not None else 0
-                        stack.append((node, i, 0, bound))  # come back for the wildcards
-                    node = child
-                    i += child.width
-                    continue
+                if child is not None:
+                    if child.width == 1 or segments[i : i + child.width] == child.prefix:
+                        if node.wild:
+                            if stack is None:
+                                stack = []
+                            bound = len(values) if values is not None else 0
+                            stack.append((node, i, 0, bound))  # come back for the wildcards
+                        node = child
+                        i += child.width
+                        continue
+                    # Its run goes on differently from the path: a rejection.
+                    if trace is None and why:
+                        trace = Miss(method, path, segments)
+                    if trace is not None:
+                        trace.rejected(child, i)
                 # 2. PERF: a lone plain {name} child (the usual case) needs no bookkeeping.
                 child = node.str_only
                 if child is not None and segment:
                     node = child
                     i += 1
                     continue
-                k = 0  # try the wildcard children from the first
+                wild = node.wild
             else:
                 # 3. The path is used up: a match if this node has a route for the method.
                 target = node.handlers.get(method)
-                if target is not None:
+                if target is not None and (trace is None or trace.matched(node, target[0])):
                     route, names, at = target
+                    count = len(names)
                     if values:
                         # Some values were computed: fetch each from where _sources says.
+                        if count == 1:  # PERF: the usual /users/{id:int}, without a zip
+                            params = {names[0]: values[0]}
+                            return Match(route, params)
                         params = {}
                         for name, j in zip(names, at):  # noqa: B905 (same length)
                             params[name] = segments[j] if j >= 0 else values[~j]
                         return Match(route, params)
                     # PERF: only plain {name} values, each a segment: a dict literal costs a
                     # third of dict(zip(...)) for the usual one to three parameters.
-                    count = len(names)
                     if count == 1:
                         params = {names[0]: segments[at[0]]}
                     elif count == 2:
@@ -880,33 +1035,35 @@ class Router:
                         for name, j in zip(names, at):  # noqa: B905 (same length)
                             params[name] = segments[j]
                     return Match(route, params)
-                # Dead end: resume the most recent node with untried wildcard children,
-                # forgetting the parameters bound since.
-                if stack is None or not stack:
-                    return None
-                node, i, k, bound = stack.pop()
-                if values is not None:
-                    del values[bound:]
-            # 4. The wildcard children of `node`, from the k-th, in priority order;
-            # when they run out, backtrack (and keep trying from the resumed node).
+                # A dead end: no route for the method here. Backtrack.
+                if trace is None and why:
+                    trace = Miss(method, path, segments)
+                if trace is not None:
+                    trace.ended(node, values)
+                wild = _NO_CHILDREN
+            # 4. The wildcard children of `node`, in priority order (from the k-th, after a
+            # backtrack); when none is left, backtrack, and go on from the resumed node.
+            k = 0
             while True:
-                wild = node.wild
-                segment = segments[i]
                 while k < len(wild):
                     child = wild[k]
                     k += 1
                     mode = child.mode
                     if mode == STR_PARAM:
-                        if not segment:
-                            continue  # {name} needs a non-empty segment
+                        if not segment:  # {name} needs a non-empty segment
+                            if trace is not None:
+                                trace.rejected(child, i)
+                            continue
                         value = None  # nothing to keep: the value is the segment itself
                     elif mode == CATCH_ALL:
                         value = "/".join(segments[i:])  # the rest, slashes included
                     else:
                         # A parameter never matches an empty segment, whatever its regex.
                         value = child.accept(segment) if segment else None  # type: ignore[misc]
-                        if value is None:
-                            continue  # the converter refuses: try the next candidate
+                        if value is None:  # the converter refuses: try the next candidate
+                            if trace is not None:
+                                trace.rejected(child, i)
+                            continue
                     if k < len(wild):
                         if stack is None:
                             stack = []
@@ -923,38 +1080,25 @@ class Router:
                     i = n if mode == CATCH_ALL else i + 1
                     break
                 else:
+                    # Backtrack, the one place the walk goes back: to the most recent node
+                    # with an untried wildcard child, forgetting the values bound since.
+                    if trace is None and why:
+                        trace = Miss(method, path, segments)
                     if stack is None or not stack:
-                        return None
-                    node, i, k, bound = stack.pop()
+                        if trace is None:
+                            return _NO_REASON  # nothing matches, and no one asked why
+                        trace.backtracked(node, i, None)
+                        return trace  # nothing matches
+                    resumed, resumed_at, k, bound = stack.pop()
+                    if trace is not None:
+                        trace.backtracked(node, i, resumed)
+                    node, i = resumed, resumed_at
                     if values is not None:
                         del values[bound:]
+                    wild = node.wild
+                    segment = segments[i]
                     continue
                 break
-
-    def _ends(self, segments: list[str]) -> Iterator[Node]:
-        """Every node where ``segments`` ends, in priority order.
-
-        A plain recursive search: what allowed_methods() needs (all matches, every method),
-        and slower than match(), which stops at the first route that fits. It binds no
-        values: a parameter child only has to accept its segment.
-        """
-
-        def visit(node: Node, i: int) -> Iterator[Node]:
-            if i == len(segments):
-                yield node
-                return
-            segment = segments[i]
-            child = node.static_children.get(segment)
-            if child is not None and segments[i : i + child.width] == child.prefix:
-                yield from visit(child, i + child.width)
-            for child in node.param_children:
-                if _accept(child, segment) is not None:
-                    yield from visit(child, i + 1)
-            if node.catch_all is not None:
-                yield from visit(node.catch_all, len(segments))
-
-        if not segments[0]:
-            yield from visit(self.root, 1)
 
     def allowed_methods(self, path: str) -> frozenset[str]:
         """Every method some route accepts at ``path`` (HEAD wherever GET is), for 405 and OPTIONS.
@@ -964,28 +1108,24 @@ class Router:
         >>> sorted(router.allowed_methods("/a")), sorted(router.allowed_methods("/b"))
         (['POST'], [])
         """
-        methods: set[str] = set()
-        for node in self._ends(split_path(path)):
-            methods.update(node.handlers)
-        return frozenset(methods)
+        every_end = Miss("", path, split_path(path), every_end=True)
+        self.lookup("", path, every_end)
+        return every_end.allowed
 
     def redirect_slash(self, method: str, path: str) -> str | None:
         """The other form of ``path`` (one trailing slash added or removed) if only it matches.
 
         The App redirects (308) there instead of answering 404 or 405. A real match always
         wins, so this is ``None`` when ``path`` itself matches; never a redirect for ``/``.
+        (The App reads the same answer off the :class:`Miss` of its one lookup.)
 
         >>> router = Router()
         >>> _ = router.add("/users", lambda request: None)
         >>> router.redirect_slash("GET", "/users/"), router.redirect_slash("POST", "/users/")
         ('/users', None)
         """
-        if path == "/" or not path.startswith("/"):
-            return None
-        other = path[:-1] if path.endswith("/") else path + "/"
-        if self.match(method, path) is not None or self.match(method, other) is None:
-            return None
-        return other
+        found = self.lookup(method, path)
+        return found.redirect if isinstance(found, Miss) else None
 
     def url_for(self, route_name: str, /, **params: Any) -> str:
         """The path of the route ``route_name``, with ``params`` converted and percent-encoded.
@@ -1019,12 +1159,12 @@ class Router:
 
     # -- showing the tree and the walk -------------------------------------------------------
 
-    def explain(self, method: str, path: str) -> Explanation:
+    def explain(self, method: str, path: str) -> "Explanation":
         """The lookup of ``method path`` step by step: nodes tried, rejections, backtracks.
 
-        The narrating walker lives in :mod:`asgilab.explain`: it tries the same tree in the
-        same order as :meth:`match` (which it does not call), so ``explain(...).match ==
-        match(...)``; the static fast path is not narrated.
+        The walk is :meth:`lookup`, the one :meth:`match` takes (without the static fast
+        path), reporting to the :class:`Miss` of :mod:`asgilab.explain` that puts each step
+        in words. So ``explain(...).match == match(...)``, always.
 
         >>> router = Router()
         >>> _ = router.add("/users/new", lambda request: None, name="new")
@@ -1036,8 +1176,12 @@ class Router:
           enter     {id:int}: {id:int} accepts '7'
           match     {id:int}: GET -> Route(path='/users/{id:int}', name='user', methods=['GET'])
         """
-        return explain_lookup(self.root, method, path)
+        from .explain import explain_lookup  # here: asgilab.explain imports this module
+
+        return explain_lookup(self, method, path)
 
     def __str__(self) -> str:
         """The tree, one node per line, with the routes that end at each node."""
+        from .explain import tree_text
+
         return tree_text(self.root)

@@ -32,9 +32,17 @@ from typing import Any, Literal
 
 import uvicorn
 
+from .errors import AsgilabError
 from .types import ASGIApp
 
-__all__ = ["SERVER_DEFAULTS", "Server", "serve", "server_options"]
+__all__ = [
+    "SERVER_DEFAULTS",
+    "Server",
+    "ServerStartError",
+    "ServerStartTimeout",
+    "serve",
+    "server_options",
+]
 
 #: What asgilab hands uvicorn unless told otherwise (``asgilab serve`` and :func:`serve`),
 #: each a uvicorn option with the ``asgilab serve`` flag of the same name:
@@ -83,6 +91,14 @@ def server_options(**options: Any) -> dict[str, Any]:
     if options.get("forwarded_allow_ips") is not None and "proxy_headers" not in options:
         merged["proxy_headers"] = True
     return merged
+
+
+class ServerStartError(AsgilabError, RuntimeError):
+    """uvicorn did not start serving: it stopped at startup (its log says why)."""
+
+
+class ServerStartTimeout(ServerStartError, TimeoutError):
+    """uvicorn did not start serving within the time :meth:`Server.start` allows."""
 
 
 class Server:
@@ -142,10 +158,10 @@ class Server:
         while not self._server.started:
             if not self._thread.is_alive():
                 self._socket.close()  # no __exit__ follows a start that failed
-                raise RuntimeError(f"uvicorn failed to start {self.url} (see its log above)")
+                raise ServerStartError(f"uvicorn failed to start {self.url} (see its log above)")
             if time.monotonic() > deadline:
                 self.stop()
-                raise TimeoutError(f"uvicorn did not start serving {self.url} in {timeout} s")
+                raise ServerStartTimeout(f"uvicorn did not start serving {self.url} in {timeout} s")
             time.sleep(0.01)
         return self
 

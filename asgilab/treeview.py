@@ -57,6 +57,7 @@ __all__ = [
     "HIGHLIGHT_STATES",
     "KINDS",
     "DrawError",
+    "NodeNotFound",
     "TreeView",
     "ViewEdge",
     "ViewNode",
@@ -88,6 +89,10 @@ _METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 class DrawError(AsgilabError, ValueError):
     """A drawing was asked for something that is not in the tree (a prefix, a bad cap)."""
+
+
+class NodeNotFound(AsgilabError, KeyError):
+    """:meth:`TreeView.node` was asked for a path that no node of the view stands for."""
 
 
 class _Route(Protocol):
@@ -146,7 +151,7 @@ class TreeView:
         for node in self.nodes:
             if node.path == path and node.kind != "summary":
                 return node
-        raise KeyError(path)
+        raise NodeNotFound(path)
 
 
 def tree_view(

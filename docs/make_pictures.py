@@ -1,8 +1,11 @@
 """Draw the pictures the README shows, from a real Router: ``python docs/make_pictures.py``.
 
 The README's route tree is generated, never drawn by hand, so it always shows what asgilab draws.
+``python docs/make_pictures.py DIR`` writes the pictures into ``DIR`` instead of ``docs/``: the
+test draws them aside and compares them with the committed ones, so a stale picture fails it.
 """
 
+import sys
 from pathlib import Path
 
 from asgilab import Router, draw
@@ -26,11 +29,12 @@ def readme_router() -> Router:
     return router
 
 
-def main() -> None:
-    target = HERE / "route_tree.svg"
+def main(argv: list[str]) -> None:
+    directory = Path(argv[0]) if argv else HERE
+    target = directory / "route_tree.svg"
     draw(readme_router(), highlight="GET /users/alice/repos").save(target)
-    print(f"wrote {target.relative_to(HERE.parent)}")
+    print(f"wrote {target}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -20,6 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 
+pytestmark = pytest.mark.slow  # each script runs in a child process, with its peers
+
 
 def run_script(script: str, tmp_path: Path) -> tuple[str, dict[str, Any]]:
     out = tmp_path / "results.json"
@@ -46,6 +48,14 @@ def test_in_process_benchmark_runs(script: str, title: str, keys: set[str], tmp_
     assert stdout.startswith(title)
     assert "Targets" in stdout
     assert keys <= results.keys()
+
+
+def test_import_benchmark_runs(tmp_path: Path) -> None:
+    stdout, results = run_script("imports.py", tmp_path)
+    assert stdout.startswith("Import time, fresh processes (quick run")
+    assert results["heavy_modules_loaded"] == []
+    assert {"python -c pass", "asgilab"} <= results["milliseconds"].keys()
+    assert len(results["targets"]) == 2  # no heavy module; at most half of Starlette's time
 
 
 @pytest.mark.server
@@ -143,7 +153,7 @@ def test_router_workloads_are_sound() -> None:
     assert len(routers.generated_routes(100_000)) == 100_000
 
 
-@pytest.mark.parametrize("module", ["_harness", "instructions", "serve"])
+@pytest.mark.parametrize("module", ["_harness", "imports", "instructions", "serve"])
 def test_bench_doctests(module: str) -> None:
     sys.path.insert(0, str(BENCH))
     try:

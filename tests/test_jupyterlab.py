@@ -9,7 +9,10 @@ repository in its file browser, and notebook 01 as the page it opens.
 import re
 
 import httpx
+import pytest
 from conftest import UserLab
+
+pytestmark = pytest.mark.slow  # each test starts JupyterLab in a fresh environment
 
 # What setup may print before JupyterLab's own log begins: what it is doing, in a few lines.
 SETUP_LINES = 6

@@ -54,6 +54,7 @@ def user_kernel(lab: UserLab, folder: Path) -> KernelManager:
     return KernelManager(kernel_name="user-lab", kernel_spec_manager=specs)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(3 * RUN_ALL_TIMEOUT + 60)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_all_twice_in_the_lab_environment(

@@ -64,10 +64,11 @@ def test_public_api_is_sorted_and_complete() -> None:
     assert len(set(asgilab.__all__)) == len(asgilab.__all__)
     for name in asgilab.__all__:
         assert hasattr(asgilab, name), f"asgilab.__all__ names {name!r}, which is not defined"
+    # dir(), not vars(): it also lists the names loaded on first use (see __getattr__)
     public = {
         name
-        for name, value in vars(asgilab).items()
-        if not name.startswith("_") and not isinstance(value, type(asgilab))
+        for name in dir(asgilab)
+        if not name.startswith("_") and not isinstance(getattr(asgilab, name), type(asgilab))
     }
     assert public == set(asgilab.__all__), "every public name is listed in __all__"
 

@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 from asgilab import Client
 
@@ -27,10 +28,42 @@ def test_readme_example_app_works() -> None:
         assert (missing.status_code, missing.text) == (404, "no user 2")
 
 
-def test_readme_picture_is_made_by_the_script(tmp_path: Path) -> None:
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def what_the_picture_shows(svg: Path) -> tuple[list[str], dict[str, list[str]]]:
+    """Every text in an SVG Graphviz drew, and the colours of each node and edge (by title).
+
+    Positions and sizes are left out: ``dot`` and the Graphviz inside pygraphviz's wheel
+    lay the same graph out a few points apart, and the picture is the same picture.
+    """
+    root = ElementTree.parse(svg).getroot()
+    texts = sorted("".join(text.itertext()) for text in root.iter(f"{SVG}text"))
+    colours: dict[str, list[str]] = {}
+    for group in root.iter(f"{SVG}g"):
+        title = group.find(f"{SVG}title")
+        if group.get("class") in ("node", "edge") and title is not None and title.text:
+            painted = {f"{e.get('fill')}/{e.get('stroke')}" for e in group.iter() if e.get("fill")}
+            colours[title.text] = sorted(painted)
+    return texts, colours
+
+
+def test_readme_picture_is_the_one_the_script_draws(tmp_path: Path) -> None:
+    committed = ROOT / "docs" / "route_tree.svg"
+    before = committed.read_bytes()
     subprocess.run(
-        [sys.executable, str(ROOT / "docs" / "make_pictures.py")], check=True, cwd=tmp_path
+        [sys.executable, str(ROOT / "docs" / "make_pictures.py"), str(tmp_path)],
+        check=True,
+        cwd=tmp_path,
+        capture_output=True,
     )
-    svg = (ROOT / "docs" / "route_tree.svg").read_text()
+    assert committed.read_bytes() == before, "the test must not redraw the committed picture"
+    drawn = tmp_path / "route_tree.svg"
+    assert what_the_picture_shows(drawn) == what_the_picture_shows(committed), (
+        "docs/route_tree.svg is not what docs/make_pictures.py draws now: "
+        "run `python docs/make_pictures.py` and commit the picture"
+    )
+    texts, colours = what_the_picture_shows(committed)
     for label in ["users", "{user_id:int}", "{rest:path}", "GET repos"]:
-        assert label in svg
+        assert any(label in text for text in texts)
+    assert len(colours) > 10, "nodes and edges were found"

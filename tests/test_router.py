@@ -1,13 +1,14 @@
 """The router: matching rules, conflicts, methods, slashes, reverse routing, the tree."""
 
+import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
+from asgilab.app import App
 from asgilab.errors import InvalidPath, InvalidPattern, RouteConflict, URLBuildError
 from asgilab.patterns import MAX_MIXED_SEGMENT, parse_pattern
 from asgilab.router import Match, Node, Route, Router
@@ -787,27 +788,118 @@ def test_a_long_mixed_segment_is_no_match() -> None:
     assert router.allowed_methods("/m/" + "-" * 5000) == frozenset()
 
 
-@given(
-    parts=st.lists(
-        st.sampled_from(["{a}", "{b:int}", "-", ".", "x", "-x"]), min_size=1, max_size=5
-    ),
-    text=st.text(alphabet="-.x1a", max_size=12),
+# -- one walk per request: the match, or why not ---------------------------------------------
+
+
+def walk_counter() -> tuple[Router, list[str]]:
+    """A router whose root parameter counts the walks: each walk asks its converter once."""
+    seen: list[str] = []
+
+    def parse(text: str) -> str:
+        seen.append(text)
+        return text
+
+    router = Router()
+    router.register_converter("seen", r"[a-z]+", parse=parse)
+    for line in ["GET /{x:seen} page", "GET /{x:seen}/items/ items", "POST /{x:seen}/form form"]:
+        methods, pattern, name = line.split(" ")
+        router.add(pattern, endpoint(name), methods=methods.split(","), name=name)
+    return router, seen
+
+
+def answer(app: App, method: str, path: str) -> tuple[int, dict[str, str]]:
+    """The status and headers ``app`` answers with: a bare ASGI exchange, no client."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [],
+    }
+    asyncio.run(app(scope, receive, send))
+    headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    return sent[0]["status"], headers
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "header"),
+    [
+        ("GET", "/abc", 204, None),  # (the handler returns None)
+        ("PUT", "/abc", 405, ("allow", "GET, HEAD, OPTIONS")),
+        ("OPTIONS", "/abc", 204, ("allow", "GET, HEAD, OPTIONS")),
+        ("GET", "/abc/", 308, ("location", "/abc")),
+        ("GET", "/abc/items", 308, ("location", "/abc/items/")),
+        ("GET", "/abc/form", 405, ("allow", "OPTIONS, POST")),
+        ("DELETE", "/abc/items/", 405, ("allow", "GET, HEAD, OPTIONS")),
+        ("GET", "/abc/nothing", 404, None),
+    ],
 )
-def test_the_literal_check_refuses_only_what_the_regex_refuses(parts: list[str], text: str) -> None:
-    # Segment.parse checks the literals before its regex, for speed: never a different answer.
-    names = iter("cdefg")
-    written = "".join("{" + next(names) + p[2:] if p.startswith("{") else p for p in parts)
-    try:
-        pattern = parse_pattern("/" + written)
-    except InvalidPattern:
-        return  # adjacent parameters, say
-    segment = pattern.segments[0]
-    if segment.kind != "mixed" or segment.regex is None:
-        return
-    if segment.regex.fullmatch(text) is None:
-        assert segment.parse(text) is None
-    else:
-        assert segment._literals_fit(text)
+def test_a_request_walks_the_tree_once(
+    method: str, path: str, status: int, header: tuple[str, str] | None
+) -> None:
+    # A 404 used to walk four times (match, redirect_slash twice, allowed_methods): the
+    # walk that finds no route now notes the allowed methods and the other slash form.
+    router, seen = walk_counter()
+    got, headers = answer(App(router=router), method, path)
+    assert (got, seen) == (status, ["abc"])
+    if header is not None:
+        assert headers[header[0]] == header[1]
+
+
+@pytest.mark.parametrize(
+    ("routes", "method", "path", "allowed", "redirect"),
+    [
+        (["GET /users"], "GET", "/users/", [], "/users"),
+        (["GET /users"], "POST", "/users/", [], None),
+        (["GET,POST /users"], "PUT", "/users", ["GET", "HEAD", "POST"], None),
+        (["GET /docs/"], "GET", "/docs", [], "/docs/"),  # one compressed node: "docs/"
+        (["GET /a/b/", "GET /x"], "GET", "/a/b", [], "/a/b/"),  # deep in a run
+        (["GET /a/b/c/", "GET /a/x"], "GET", "/a/b/c", [], "/a/b/c/"),
+        (["GET /items/{id:int}"], "GET", "/items/7/", [], "/items/7"),
+        (["GET /items/{id:int}/"], "HEAD", "/items/7", [], "/items/7/"),
+        (["GET /static/{rest:path}"], "GET", "/static", [], "/static/"),  # rest ""
+        (["GET /a", "POST /a/{rest:path}"], "GET", "/a/x/", ["POST"], None),
+        (["GET /a", "POST /a/{rest:path}"], "GET", "/a/", ["POST"], "/a"),
+        (["GET /a/{rest:path}"], "POST", "/a/x", ["GET", "HEAD"], None),
+        (["GET /"], "GET", "//", [], "/"),
+        (["GET //"], "GET", "/", [], None),  # never a redirect for "/"
+        (["GET /a/{y:int}/x", "GET /a/{z}/"], "GET", "/a/1", [], "/a/1/"),  # a backtrack
+        (["GET /users"], "GET", "users/", [], None),  # not an absolute path
+    ],
+)
+def test_lookup_says_why_there_is_no_match(
+    routes: list[str], method: str, path: str, allowed: list[str], redirect: str | None
+) -> None:
+    router = build(*(f"{line} r{i}" for i, line in enumerate(routes)))
+    miss = router.lookup(method, path)
+    assert not miss and not isinstance(miss, Match)
+    assert (sorted(miss.allowed), miss.redirect) == (allowed, redirect)
+    # What two more walks each, and a lookup again, say too.
+    assert miss.allowed == router.allowed_methods(path)
+    assert miss.redirect == router.redirect_slash(method, path)
+    other = redirect and router.match(method, redirect)
+    assert (other is not None) == (redirect is not None)
+
+
+def test_issue_22_is_a_404_in_milliseconds() -> None:
+    router = build("GET /n/{a}.{b}.{c}.{d}.{e:int} n")
+    started = time.process_time()
+    miss = router.lookup("GET", "/n/" + "." * 254 + "x")
+    assert (miss.allowed, miss.redirect) == (frozenset(), None)  # 404
+    assert time.process_time() - started < 0.5  # 19.2 s of CPU before; the steps: test_patterns
 
 
 def test_a_route_without_a_name_shows_as_a_question_mark() -> None:

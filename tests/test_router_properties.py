@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asgilab.errors import InvalidPath, RouteConflict, URLBuildError
+from asgilab.explain import Explanation
 from asgilab.patterns import Param, Pattern, Segment, parse_pattern
-from asgilab.router import Explanation, Match, Route, Router, split_path
+from asgilab.router import Match, Miss, Route, Router, split_path
 
 METHODS = ["GET", "POST", "HEAD", "PUT"]
 
@@ -123,6 +124,13 @@ class Reference:
             if method in route.methods or (method == "HEAD" and "GET" in route.methods):
                 return route, params
         return None
+
+    def redirect(self, method: str, path: str) -> str | None:
+        """The trailing-slash rule, by its definition: the other form, if only it matches."""
+        if path == "/" or not path.startswith("/") or self.match(method, path) is not None:
+            return None
+        other = path[:-1] if path.endswith("/") else path + "/"
+        return other if self.match(method, other) is not None else None
 
     def allowed(self, path: str) -> frozenset[str]:
         methods: set[str] = set()
@@ -279,6 +287,14 @@ def check_against_reference(
             want = outcome(reference.match, method, path)
             assert outcome(router.match, method, path) == want, (method, path, str(router))
             assert outcome(router.explain, method, path) == want
+            # The one walk of a lookup: a match, or a Miss that knows what a 405 and a 308 need.
+            found = outcome(router.lookup, method, path)
+            if isinstance(found, Miss):
+                assert want is None
+                assert found.allowed == reference.allowed(path), (method, path, str(router))
+                assert found.redirect == reference.redirect(method, path), (method, path)
+            else:
+                assert found == want
         assert outcome(router.allowed_methods, path) == outcome(reference.allowed, path)
 
 

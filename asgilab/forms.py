@@ -33,11 +33,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from .datastructures import FormData, Headers, UploadFile
 from .errors import HTTPException, InvalidArgumentType, excerpt
+
+if TYPE_CHECKING:  # python_multipart declares its callback types for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 
 __all__ = [
     "DEFAULT_FORM_LIMITS",
@@ -270,18 +273,19 @@ async def parse_multipart(
         else:
             items.append((current["name"], part_data.decode("utf-8", "replace")))
 
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": on_part_begin,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_headers_finished": on_headers_finished,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-        },
-    )
+    callbacks: MultipartCallbacks = {
+        "on_part_begin": on_part_begin,
+        "on_header_field": on_header_field,
+        "on_header_value": on_header_value,
+        "on_header_end": on_header_end,
+        "on_headers_finished": on_headers_finished,
+        "on_part_data": on_part_data,
+        "on_part_end": on_part_end,
+    }
+    try:
+        parser = MultipartParser(boundary, callbacks)
+    except FormParserError as exc:  # a boundary the parser refuses (longer than 256 bytes)
+        raise HTTPException(400, f"invalid multipart content-type: {exc}") from None
     try:
         try:
             async for chunk in chunks:

@@ -231,7 +231,8 @@ class MixedSearch:
     worked out, an occurrence walked, a regex tried. Each occurrence of a separator is found
     once, walked once and starts one ``end``, so with the built-in converters a text of n
     characters costs at most ``3·n·(k - 1) + 1`` steps for k parameters: linear in the
-    length, whatever the number of parameters (each step a C call over at most n characters).
+    length, whatever the number of parameters (each step makes one C call at most, over n
+    characters at most).
     A custom converter has no spans: between two parameters its regex is tried at each end
     the rest can follow, which an adversarial text makes quadratic, so past
     ``MIXED_STEPS_PER_CHAR·(n + 1)·k`` steps the search stops, and the segment is no match.

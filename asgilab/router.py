@@ -7,11 +7,11 @@ static child is tried first (one dict lookup), then the parameter children in pr
 order, then the catch-all. When a branch dead-ends, the walk *backtracks* to the most recent
 node with an untried candidate, dropping the parameters bound on the abandoned branch.
 
-There is one walk, :meth:`Router.lookup`, and everything that searches the tree runs it:
-the App, which gets the match or a :class:`Miss` that the same walk filled in (the methods
-for a 405, the other trailing-slash form for a 308); :meth:`~Router.match`;
-:meth:`~Router.allowed_methods`; and :meth:`~Router.explain`, which has the walk's
-reports put in words.
+There is one walk (``Router._walk``), and everything that searches the tree runs it:
+:meth:`~Router.lookup`, which the App calls, and which answers a miss with a :class:`Miss`
+that the same walk filled in (the methods for a 405, the other trailing-slash form for a
+308); :meth:`~Router.match`; :meth:`~Router.allowed_methods`; and :meth:`~Router.explain`,
+which has the walk's reports put in words.
 
 >>> router = Router()
 >>> async def user(request): ...
@@ -412,7 +412,7 @@ class Miss:
             self.others.append(node)
 
 
-# The Miss of a walk asked not to say why (see Router.lookup): empty, and shared.
+# The Miss of a walk asked not to say why (see Router._walk): empty, and shared.
 _NO_REASON = Miss("", "", [""])
 
 
@@ -922,22 +922,17 @@ class Router:
                 found = by_method.get(method)
                 if found is not None:
                     return found
-        return self.lookup(method, path, None, False) or None  # (a Miss is falsy)
+            segments = path.split("/")
+        else:
+            segments = split_path(path)
+        return self._walk(method, path, segments, None, False) or None  # (a Miss is falsy)
 
-    def lookup(
-        self, method: str, path: str, trace: "Miss | None" = None, why: bool = True
-    ) -> "Match | Miss":
+    def lookup(self, method: str, path: str, trace: "Miss | None" = None) -> "Match | Miss":
         """The match, or a :class:`Miss` that says what the path has instead: what the App asks.
 
-        This is the walk, the one search of the tree, which match, explain and
-        allowed_methods run too. It tries the children of each node in priority order,
-        goes down the first that accepts its segment, and backtracks when a branch
-        dead-ends. ``trace`` hears where it fails (a child rejected, a path that ends without
-        the method, a backtrack) and where it succeeds, and may have it go on past a match
-        (allowed_methods wants every end). Without one, the walk makes itself a Miss at its
-        first failure: a walk that goes straight down to its route reports to no one, and
-        the Miss of a walk that found nothing has what a 405 or a 308 needs. ``why=False``
-        asks for no Miss at all (match() answers None): a miss is then an empty one.
+        The walk that finds no route notes where the path ends (the methods for a 405's
+        ``Allow``) and where its other trailing-slash form ends (a 308): no second walk.
+        ``trace``, when given, is the Miss the walk reports to (see :meth:`_walk`).
 
         >>> router = Router()
         >>> _ = router.add("/users", lambda request: None, methods=["GET", "POST"])
@@ -947,9 +942,8 @@ class Router:
         '/users'
         """
         if "%" not in path:
-            # The static routes' shortcut, but not for match() (it looked already), explain
-            # (it narrates the walk) or allowed_methods (it wants every end).
-            if why and trace is None:
+            # The same fast path as match() (explain narrates, allowed_methods counts, the walk).
+            if trace is None:
                 by_method = self._static_paths.get(path)
                 if by_method is not None:
                     found = by_method.get(method)
@@ -958,6 +952,21 @@ class Router:
             segments = path.split("/")
         else:
             segments = split_path(path)
+        return self._walk(method, path, segments, trace, True)
+
+    def _walk(
+        self, method: str, path: str, segments: list[str], trace: "Miss | None", why: bool
+    ) -> "Match | Miss":
+        """The walk: the one search of the tree, behind match, lookup, explain and allowed_methods.
+
+        It tries the children of each node in priority order, goes down the first that
+        accepts its segment, and backtracks when a branch dead-ends. ``trace`` hears where
+        it fails (a child rejected, a path that ends without the method, a backtrack) and
+        where it succeeds, and may have it go on past a match (allowed_methods wants every
+        end). With ``why`` and no trace, the walk makes itself a :class:`Miss` at its first
+        failure: a walk that goes straight down to its route reports to no one. Without
+        ``why`` (match), a miss is the one empty Miss, which says nothing.
+        """
         if segments[0]:
             # Not an absolute path ("*", "", "users").
             if trace is None:
@@ -1162,9 +1171,9 @@ class Router:
     def explain(self, method: str, path: str) -> "Explanation":
         """The lookup of ``method path`` step by step: nodes tried, rejections, backtracks.
 
-        The walk is :meth:`lookup`, the one :meth:`match` takes (without the static fast
-        path), reporting to the :class:`Miss` of :mod:`asgilab.explain` that puts each step
-        in words. So ``explain(...).match == match(...)``, always.
+        The walk is the one :meth:`match` takes (without the static fast path), reporting
+        to the :class:`Miss` of :mod:`asgilab.explain` that puts each step in words. So
+        ``explain(...).match == match(...)``, always.
 
         >>> router = Router()
         >>> _ = router.add("/users/new", lambda request: None, name="new")

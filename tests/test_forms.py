@@ -190,6 +190,21 @@ def test_a_part_with_more_than_eight_headers_is_refused() -> None:
     ]
 
 
+def test_a_boundary_the_parser_refuses_is_a_400_not_a_500() -> None:
+    # Found by the fuzzer: python-multipart refuses a boundary over 256 bytes when the
+    # parser is made, before any of the body is read.
+    boundary = b"b" * 300
+    request, _ = make(
+        [b"--" + boundary + b"--\r\n"],
+        (b"content-type", b"multipart/form-data; boundary=" + boundary),
+    )
+    status, detail, _ = refusal(request)
+    assert (status, detail) == (
+        400,
+        "invalid multipart content-type: Boundary length 300 exceeds maximum of 256",
+    )
+
+
 def test_a_form_at_its_limits_is_read() -> None:
     body = multipart(field("a", b"x" * 10), field("b", b""), file(), file())
     request, _ = make([body])

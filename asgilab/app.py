@@ -47,7 +47,7 @@ from .lifespan import Lifespan, run_lifespan
 from .middleware import FunctionMiddleware, Middleware, MiddlewareFunction, build_stack
 from .request import DEFAULT_MAX_BODY_SIZE, Request
 from .responses import PlainTextResponse, RedirectResponse, Response, render_json
-from .router import Miss, Route, Router, redefines
+from .router import Miss, Route, Router, prepared, redefines
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["App"]
@@ -93,7 +93,6 @@ class App:
     """
 
     __slots__ = (
-        "_endpoints",
         "_stack",
         "background",
         "debug",
@@ -138,8 +137,6 @@ class App:
         self.background = BackgroundRunner(limit=background_limit, max_queue=background_queue)
         self.user_middleware: list[Middleware] = []
         self.exception_handlers: dict[type[BaseException] | int, ExceptionHandler] = {}
-        # Each route's inspected handler (a Route hashes by identity).
-        self._endpoints: dict[Route, Handler] = {}
         # What the lifespan yielded, for servers whose scope has no "state" to carry it
         # (then the App copies it into each request's scope itself).
         self.lifespan_state: dict[str, Any] | None = None
@@ -178,12 +175,9 @@ class App:
                 route_extras[option] = value
 
         def decorator(func: F) -> F:
-            route = self.router.add(
-                path, func, methods=methods, name=name, extras=route_extras, check=self._check
+            self.router.add(
+                path, func, methods=methods, name=name, extras=route_extras, prepare=self._prepare
             )
-            self._compile(route)
-            if len(self._endpoints) > len(self.router.routes):
-                self._forget_replaced()
             return func
 
         return decorator
@@ -210,12 +204,7 @@ class App:
 
     def include(self, router: Router, prefix: str = "") -> None:
         """Add every route of ``router`` under ``prefix``; handlers are checked now."""
-        self.router.include(router, prefix=prefix, check=self._check)
-        for route in self.router.routes:
-            if route not in self._endpoints:
-                self._compile(route)
-        if len(self._endpoints) > len(self.router.routes):
-            self._forget_replaced()
+        self.router.include(router, prefix=prefix, prepare=self._prepare)
 
     def url_for(self, name: str, /, **params: Any) -> str:
         """The path of the route called ``name``, e.g. ``app.url_for("user", user_id=42)``."""
@@ -284,19 +273,10 @@ class App:
         self.add_middleware(FunctionMiddleware, dispatch=func)
         return func
 
-    def _check(self, route: Route) -> None:
-        """Refuse a handler that cannot serve ``route``, before the router adds the route."""
-        Handler(route, self.max_body_size)
-
-    def _compile(self, route: Route) -> Handler:
-        endpoint = Handler(route, self.max_body_size)
-        self._endpoints[route] = endpoint
-        return endpoint
-
-    def _forget_replaced(self) -> None:
-        """Drop the handlers of routes the router no longer has (a re-run cell replaced them)."""
-        live = set(self.router.routes)
-        self._endpoints = {r: h for r, h in self._endpoints.items() if r in live}
+    def _prepare(self, route: Route) -> Handler:
+        """The handler for ``route``, built once, before the router adds the route (whose
+        ``handler`` it becomes); it raises for a function that cannot serve the route."""
+        return Handler(route, self.max_body_size)
 
     # -- ASGI ------------------------------------------------------------------------
 
@@ -342,7 +322,9 @@ class App:
             return
 
         route = match.route
-        endpoint = self._endpoints.get(route) or self._compile(route)
+        endpoint = route.handler
+        if endpoint is None:  # a route of a Router made without this App
+            endpoint = prepared(route, self._prepare(route)).handler
         params = match.params
         scope["path_params"] = params
         request = Request(scope, receive, endpoint.max_body_size)

@@ -92,6 +92,7 @@ __all__ = [
     "NodeKind",
     "Route",
     "Router",
+    "prepared",
     "redefines",
     "split_path",
 ]
@@ -272,6 +273,9 @@ class Route:
 
     A Route is one registration: it equals only itself and hashes by identity, so the
     App and the drawing can key what they know about a route by the route itself.
+    ``handler`` is what the App prepared to call it (see the ``prepare`` of
+    :meth:`Router.add`), None for a route no App has prepared: the one field set after
+    the route is made, once, before the route is in any tree (see :func:`prepared`).
 
     >>> async def user(request): ...
     >>> Route("/users/{user_id:int}", user, frozenset({"GET"}), "user")
@@ -284,9 +288,22 @@ class Route:
     name: str | None = None
     # Free per-route data for the App (e.g. {"max_body_size": 10}); read-only.
     extras: Mapping[str, Any] = field(default_factory=lambda: _NO_EXTRAS)
+    handler: Any = None
 
     def __repr__(self) -> str:
         return f"Route(path={self.path!r}, name={self.name!r}, methods={sorted(self.methods)!r})"
+
+
+def prepared(route: Route, handler: object) -> Route:
+    """``route`` with ``handler``, what its App prepared to call it, filled in.
+
+    A Route is frozen so that nothing changes it once it routes requests; its handler is
+    only known once the route exists (the App inspects the route's function, path and
+    limits), so it is set here, once, before the route is added to a tree, or by the
+    App for a route of a router made without one (the same handler each time).
+    """
+    object.__setattr__(route, "handler", handler)
+    return route
 
 
 class Match:
@@ -609,13 +626,14 @@ class Router:
         methods: Iterable[str] | None = None,
         name: str | None = None,
         extras: Mapping[str, Any] | None = None,
-        check: Callable[[Route], object] | None = None,
+        prepare: Callable[[Route], object] | None = None,
     ) -> Route:
         """Register ``endpoint`` for ``path`` (``methods=None`` means GET) and return the Route.
 
-        ``check(route)``, when given, runs before anything is added and may refuse the
-        route by raising: the App checks its handler there, so that a refused handler
-        leaves no route behind (a notebook cell can be fixed and run again).
+        ``prepare(route)``, when given, runs before anything is added; what it returns
+        becomes ``route.handler``, and it may refuse the route by raising: the App builds
+        its handler there, once, so that a refused handler leaves no route behind (a
+        notebook cell can be fixed and run again).
 
         Running the cell again is the notebook way, so a route may take a method of its
         shape from another route *of its own function*: the same function object, or one
@@ -660,8 +678,22 @@ class Router:
         found = self._find(pattern)
         replaced = self._replaced(found, route, pattern) if found is not None else []
         self._check_name(route, explicit, replaced)
-        if check is not None:
-            check(route)
+        if prepare is not None:
+            prepared(route, prepare(route))
+        self._add(route, pattern, explicit, found, replaced)
+        return route
+
+    def _add(
+        self,
+        route: Route,
+        pattern: Pattern,
+        explicit: bool,
+        found: Node | None,
+        replaced: list[Route],
+    ) -> None:
+        """Put the checked ``route`` in the tree (at ``found``, if it has its node already),
+        replacing the ``replaced`` routes, and make its name known."""
+        path, method_set, route_name = route.path, route.methods, route.name
         node = found if found is not None else self._insert(pattern)
         sources = _sources(pattern)
         # Each route binds its own names: GET /u/{id} and POST /u/{name} share one node.
@@ -702,7 +734,6 @@ class Router:
                     several or path != first_path,
                     explicit_path,
                 )
-        return route
 
     def _replace(self, replaced: list[Route], route: Route) -> None:
         """Put ``route`` where the first of ``replaced`` was; forget them all, names too."""
@@ -845,13 +876,13 @@ class Router:
         return self.route(path, ["DELETE"], name, extras)
 
     def include(
-        self, other: "Router", prefix: str = "", check: Callable[[Route], object] | None = None
+        self, other: "Router", prefix: str = "", prepare: Callable[[Route], object] | None = None
     ) -> None:
         """Copy every route of ``other`` into this router, under ``prefix`` (a route group).
 
         The routes are copied now: routes added to ``other`` later are not seen. Route names
         are kept as they are, so a clash with an existing name is reported. Everything is
-        checked before anything is added, each copy by ``check`` too (see :meth:`add`): a
+        checked before anything is added, each copy prepared by ``prepare`` (see :meth:`add`): a
         refused include leaves this router unchanged. Including the same routes again (a
         re-run cell) replaces the copies made before, as :meth:`add` replaces a route.
         """
@@ -875,17 +906,22 @@ class Router:
         # The check parses into a copy of the segment cache: a refused include must not
         # leave segments built with converters this router does not have.
         segments = dict(self._segments)
+        checked = []
         for route, is_explicit in copies:
             pattern = parse_pattern(route.path, converters, segments)
             node = self._find(pattern)
             replaced = self._replaced(node, route, pattern) if node is not None else []
             self._check_name(route, is_explicit, replaced)
-            if check is not None:
-                check(route)
+            if prepare is not None:
+                prepared(route, prepare(route))
+            checked.append((route, pattern, is_explicit))
         self.converters = converters
-        for route, is_explicit in copies:
-            name = route.name if is_explicit else None
-            self.add(route.path, route.endpoint, route.methods, name, route.extras)
+        self._segments = segments
+        for route, pattern, is_explicit in checked:
+            # Found again: an earlier copy may have made (or replaced at) this node.
+            node = self._find(pattern)
+            replaced = self._replaced(node, route, pattern) if node is not None else []
+            self._add(route, pattern, is_explicit, node, replaced)
 
     def _find(self, pattern: Pattern) -> Node | None:
         """The node where ``pattern`` ends if the tree has it already (changing nothing)."""

@@ -916,11 +916,11 @@ def test_a_check_that_refuses_a_route_leaves_the_router_unchanged() -> None:
 
     router = Router()
     with pytest.raises(ValueError, match=r"not /users/\{id\}"):
-        router.add("/users/{id}", endpoint("u"), check=refuse)
+        router.add("/users/{id}", endpoint("u"), prepare=refuse)
     group = Router()
     group.add("/a", endpoint("a"))
     with pytest.raises(ValueError, match="not /g/a"):
-        router.include(group, prefix="/g", check=refuse)
+        router.include(group, prefix="/g", prepare=refuse)
     assert router.routes == [] and router.match("GET", "/users/1") is None
     assert str(router) == str(Router())
 

@@ -1,4 +1,4 @@
-"""The one thing pyproject.toml cannot declare: the hot path's C extensions, when asked for.
+"""The one thing pyproject.toml cannot declare: the router's C extensions, when asked for.
 
 With ``ASGILAB_MYPYC=1`` the wheel carries the modules of :data:`asgilab_build.COMPILED`
 compiled by mypyc (``build_backend/asgilab_build.py`` explains the opt-in); without it,

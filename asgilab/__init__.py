@@ -23,6 +23,7 @@ import typing
 from .app import App
 from .background import BackgroundTask, BackgroundTasks
 from .converters import Converter
+from .cors import CORSMiddleware
 from .datastructures import URL, Headers, QueryParams, State, UploadFile
 from .draw import Drawing, draw, draw_steps
 from .errors import (
@@ -47,6 +48,7 @@ from .responses import (
     safe_redirect_target,
 )
 from .router import Match, Route, Router
+from .staticfiles import StaticFiles
 from .treeview import DrawError
 
 __version__ = "0.1.0"
@@ -57,6 +59,7 @@ __all__ = [
     "AsyncClient",
     "BackgroundTask",
     "BackgroundTasks",
+    "CORSMiddleware",
     "Client",
     "Converter",
     "DrawError",
@@ -81,6 +84,7 @@ __all__ = [
     "Router",
     "Server",
     "State",
+    "StaticFiles",
     "StreamingResponse",
     "Trace",
     "URL",

@@ -21,6 +21,10 @@ An :class:`App` is an ASGI application. For each HTTP request it
 It also speaks the ASGI lifespan protocol (startup, shutdown, state for every
 request, a drain of background work) and wraps itself in middleware.
 
+One pipeline: a request enters :meth:`App.__call__`, goes through the middleware
+stack if there is one (built when middleware is added), and reaches
+:meth:`App._route`, which finds the route, calls the handler and sends its result.
+
 >>> app = App()
 >>> @app.get("/users/{user_id:int}")
 ... async def user(request, user_id: int):
@@ -38,15 +42,20 @@ from types import EllipsisType
 from typing import Any, TypeVar, cast
 from urllib.parse import quote, quote_from_bytes
 
-from ._mypyc import mypyc_attr
 from .background import BackgroundRunner, is_async_callable, run_sync
-from .datastructures import strip_root_path
-from .errors import AsgilabError, ClientDisconnect, HTTPException, InvalidPath
-from .handlers import Handler, body_limit, to_response
+from .datastructures import State, strip_root_path
+from .errors import (
+    AsgilabError,
+    ClientDisconnect,
+    HTTPException,
+    InvalidArgumentType,
+    InvalidPath,
+)
+from .handlers import CallWith, Handler, body_limit, render_result, to_response
 from .lifespan import Lifespan, run_lifespan
 from .middleware import FunctionMiddleware, Middleware, MiddlewareFunction, build_stack
 from .request import DEFAULT_MAX_BODY_SIZE, Request
-from .responses import PlainTextResponse, RedirectResponse, Response, render_json
+from .responses import PlainTextResponse, RedirectResponse, Response
 from .router import Miss, Route, Router, prepared, redefines
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -58,22 +67,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 ExceptionHandler = Callable[[Request, Exception], Any]
 
 
-# PERF: the headers of the two commonest answers, built once. The list sent is new
-# per response (content-length varies), the tuples are shared.
-_TEXT = (b"content-type", b"text/plain; charset=utf-8")
-_JSON = (b"content-type", b"application/json")
-# PERF: the content-length header of every body shorter than 1 KiB, built once
-# (~100 KB): formatting b"%d" and a tuple per response cost ~65 ns, an index ~5.
-_SHORT = 1024
-_CONTENT_LENGTHS = [(b"content-length", b"%d" % n) for n in range(_SHORT)]
-# The scope key by which the innermost middleware layer tells its App to route now: its
-# value is that App (the key is namespaced, as ASGI extensions' keys are).
-_PAST_MIDDLEWARE = "asgilab.past_middleware"
+# PERF: the ways to call a handler that the App takes itself, as globals: reading an
+# Enum's member from its class costs several times what reading a global does.
+_REQUEST, _ONE_PARAM, _PARAMS = CallWith.REQUEST, CallWith.ONE_PARAM, CallWith.PARAMS
+# The defaults of the App's whole-number options, quoted when one is not a whole number.
+_DEFAULTS = {"background_limit": 100, "background_queue": 1000}
 # What a query string keeps unescaped when copied into a redirect's Location.
 _QUERY_SAFE = "/?&=+;%:@!$'()*,~[]"
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 class App:
     """An ASGI application with a router, error handling, middleware and a lifespan.
 
@@ -87,24 +89,20 @@ class App:
     1 MiB a field unless it sets its own (``max_files=``, ``max_fields=``,
     ``max_part_size=``; see :mod:`asgilab.forms`).
 
-    An App takes no attributes beyond its own (slots): the compiled build could not
-    give it more, and code that runs interpreted must run compiled. What the app's
-    handlers share (a database pool, a client) belongs in the lifespan's state.
-    """
+    ``app.state`` is a bag of attributes for what the app's handlers share (a
+    settings object, a client), set when the app is built and read in a handler as
+    ``request.app.state``. What the lifespan yields is another thing: opened at
+    startup, closed at shutdown, and copied into each request's ``request.state``.
 
-    __slots__ = (
-        "_stack",
-        "background",
-        "debug",
-        "exception_handlers",
-        "lifespan",
-        "lifespan_state",
-        "max_body_size",
-        "redirect_slashes",
-        "router",
-        "shutdown_timeout",
-        "user_middleware",
-    )
+    >>> app = App()
+    >>> app.state.greeting = "hello"
+    >>> app.state.greeting
+    'hello'
+    >>> app.state.missing
+    Traceback (most recent call last):
+    ...
+    AttributeError: 'State' has no attribute 'missing' (known: greeting)
+    """
 
     def __init__(
         self,
@@ -118,16 +116,21 @@ class App:
         shutdown_timeout: float = 30.0,
         router: Router | None = None,
     ) -> None:
-        # The compiled build refuses other types at the call; these say so here too.
         for option, value in [("debug", debug), ("redirect_slashes", redirect_slashes)]:
             if type(value) is not bool:
-                raise TypeError(f"{option} must be True or False, not {value!r}")
+                raise InvalidArgumentType(
+                    f"{option} must be True or False, not {value!r}; "
+                    f"pass App({option}=True) or App({option}=False)"
+                )
         for option, number in [
             ("background_limit", background_limit),
             ("background_queue", background_queue),
         ]:
             if type(number) is not int:
-                raise TypeError(f"{option} must be a whole number, not {number!r}")
+                raise InvalidArgumentType(
+                    f"{option} must be a whole number, not {number!r}; "
+                    f"pass an int, e.g. App({option}={_DEFAULTS[option]}), the default"
+                )
         self.debug = debug
         self.lifespan = lifespan
         self.max_body_size = body_limit(max_body_size, "max_body_size")
@@ -140,8 +143,10 @@ class App:
         # What the lifespan yielded, for servers whose scope has no "state" to carry it
         # (then the App copies it into each request's scope itself).
         self.lifespan_state: dict[str, Any] | None = None
-        # The middleware layers around the App, built by the first request that needs them
-        # (again after add_middleware, which resets it to None).
+        # What the app's handlers share, as attributes: request.app.state.db.
+        self.state = State()
+        # The middleware stack, whose innermost app is _route: None until add_middleware
+        # builds it (anew for each layer added). Without it, __call__ calls _route.
         self._stack: ASGIApp | None = None
 
     # -- registration ----------------------------------------------------------------
@@ -249,8 +254,10 @@ class App:
         options is a second layer: stacking one class twice is legitimate, and nothing
         tells it apart from an edited re-run (build the App again to drop the old one).
 
-        Middleware may be added while the app serves: the next request gets the new
-        stack; requests already in flight keep the one they started with.
+        The stack is built here, once: a middleware class is instantiated now, so one
+        that refuses its options says so at this line. Middleware may be added while
+        the app serves: the next request gets the new stack; requests already in flight
+        keep the one they started with.
         """
         layer = Middleware(cls, dict(options))
         layers = list(self.user_middleware)
@@ -260,10 +267,11 @@ class App:
                 break
         else:
             layers.append(layer)
-        # NOTE: a new list, then the reset: a request building the stack meanwhile from
-        # the old list sees that it changed (see _through_middleware).
+        # NOTE: the new stack is built aside and then swapped in by one assignment: a
+        # request in flight keeps the stack it read; none sees one half built.
+        stack = _ErrorLayer(build_stack(self._route, layers), self)
         self.user_middleware = layers
-        self._stack = None
+        self._stack = stack
 
     def middleware(self, func: MiddlewareFunction) -> MiddlewareFunction:
         """Register ``async def mw(request, call_next)`` as a layer (last added: outermost).
@@ -281,14 +289,8 @@ class App:
     # -- ASGI ------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Route one HTTP request and send its response: the hot path, kept flat on purpose.
-
-        PERF: a request meets no other coroutine of the App's on its way to the handler
-        (a second one cost ~200 ns, a fifth of what the App adds to a request).
-        Lifespan and websocket scopes take the side door, :meth:`_other_scope`, and
-        requests while middleware exists go through :meth:`_through_middleware`, whose
-        innermost layer comes back here with the scope marked as past the middleware.
-        """
+        """Serve one ASGI connection: an HTTP request goes through the middleware stack
+        (if any) to :meth:`_route`; lifespan and websocket take :meth:`_other_scope`."""
         if scope["type"] != "http":
             await self._other_scope(scope, receive, send)
             return
@@ -296,9 +298,21 @@ class App:
         scope["app"] = self
         if self.lifespan_state is not None and "state" not in scope:
             scope["state"] = dict(self.lifespan_state)
-        if self.user_middleware and scope.get(_PAST_MIDDLEWARE) is not self:
-            await self._through_middleware(scope, receive, send)
-            return
+        stack = self._stack
+        if stack is None:
+            await self._route(scope, receive, send)
+        else:
+            # A request in flight keeps the stack it started with, whatever is added meanwhile.
+            await stack(scope, receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The innermost app: route one HTTP request, call its handler, send the result.
+
+        PERF: kept flat on purpose. A request meets two coroutines of the App's on its
+        way to the handler, ``__call__`` and this one: each costs a frame, and a resume
+        whenever the handler waits (for its body, say). So the handler is called
+        directly when its :class:`~asgilab.handlers.CallWith` allows.
+        """
         method = scope["method"]
         raw = scope.get("raw_path")
         try:
@@ -328,28 +342,18 @@ class App:
         params = match.params
         scope["path_params"] = params
         request = Request(scope, receive, endpoint.max_body_size)
-        # PERF: the common results (str, dict, list) are sent straight from here with
-        # prebuilt content-type headers, without building a Response object.
-        body: bytes | None = None
         try:
-            direct = endpoint.direct
-            if direct == 1:
+            call_with = endpoint.call_with
+            if call_with is _REQUEST:
                 result = await endpoint.func(request)
-            elif direct == 3:
+            elif call_with is _ONE_PARAM:
                 result = await endpoint.func(request, params[endpoint.only_param])
-            elif direct == 2:
+            elif call_with is _PARAMS:
                 result = await endpoint.func(request, **params)
             else:
                 result = await endpoint(request, params)
-            kind = type(result)
-            if kind is str:
-                body = result.encode()
-                content_type = _TEXT
-            elif kind is dict or kind is list:
-                body = render_json(result)
-                content_type = _JSON
-            else:
-                response = to_response(result, endpoint.name)
+            # What is sent, decided in one place: prebuilt headers and a body, or a Response.
+            answer = render_result(result, endpoint.name)
         except ClientDisconnect:
             # The client left mid-body: nobody to answer, and not a server error.
             logger.info("%s %s: the client disconnected mid-body", method, path)
@@ -364,33 +368,16 @@ class App:
                     len(request._background.tasks),
                 )
                 request._background = None
-            response = await self._error_response(request, exc)
-        if body is not None:
-            size = len(body)
-            if size < _SHORT:
-                headers = [content_type, _CONTENT_LENGTHS[size]]
-            else:
-                headers = [content_type, (b"content-length", b"%d" % size)]
+            answer = await self._error_response(request, exc)
+        if isinstance(answer, tuple):
+            headers, body = answer
             await send({"type": "http.response.start", "status": 200, "headers": headers})
+            # HEAD: the headers GET would get, content-length included, and no body.
             await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
         else:
-            await self._answer(response, scope, receive, send, request)
+            await self._answer(answer, scope, receive, send, request)
         if request._background is not None or request._form is not None:
             await self._after(request)
-
-    async def _through_middleware(self, scope: Scope, receive: Receive, send: Send) -> None:
-        stack = self._stack
-        if stack is None:
-            # Built on the first request after middleware was added: one request pays.
-            layers = self.user_middleware
-            stack = _ErrorLayer(build_stack(_PastMiddleware(self), layers), self)
-            self._stack = stack
-            if self.user_middleware is not layers:
-                # add_middleware ran (in a notebook's thread) while this one built: this
-                # request keeps what it built, the next one builds again.
-                self._stack = None
-        # A request in flight keeps the stack it started with, whatever is added meanwhile.
-        await stack(scope, receive, send)
 
     async def _other_scope(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Every scope but an HTTP request: lifespan and websocket."""
@@ -556,27 +543,6 @@ def _closes(answer: HTTPException | Response) -> bool:
             k.lower() == "connection" and v.lower() == "close" for k, v in answer.headers.items()
         )
     return (b"connection", b"close") in answer.raw_headers
-
-
-class _PastMiddleware:
-    """The innermost layer under middleware: back into the App, marked as past the middleware."""
-
-    def __init__(self, app: App) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The mark names the App: another asgilab App that a handler passes this scope
-        # on to must still run its own middleware.
-        outer = scope.get(_PAST_MIDDLEWARE)
-        scope[_PAST_MIDDLEWARE] = self.app
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            # A caller reusing this scope dict for another request must meet the middleware.
-            if outer is None:
-                del scope[_PAST_MIDDLEWARE]
-            else:
-                scope[_PAST_MIDDLEWARE] = outer
 
 
 class _ErrorLayer:

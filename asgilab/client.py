@@ -14,6 +14,10 @@ does and that transport does not:
 - **sync calls anywhere**: ``Client`` works in a script, in pytest, and inside a
   Jupyter cell whose event loop is already running.
 
+Like a browser (and like ``httpx.Client``), a client keeps the cookies the app sets:
+``client.cookies`` is one ``httpx.Cookies`` jar per client, for as long as the client
+lives, and each request sends the cookies whose path and domain it matches.
+
 >>> async def hello(scope, receive, send):
 ...     if scope["type"] != "http":
 ...         return  # no lifespan: a server (and this client) carries on without one
@@ -37,7 +41,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Coroutine, Iterable
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeAlias, TypeVar
 from urllib.parse import unquote
 
 import httpx
@@ -51,6 +55,8 @@ __all__ = ["ASGIError", "AsyncClient", "Client", "ClientInUse", "EventLoopError"
 
 T = TypeVar("T")
 LifespanMode = Literal["auto", "on", "off"]
+# What httpx takes as cookies (its own alias, httpx._types.CookieTypes, is private).
+CookieTypes: TypeAlias = httpx.Cookies | dict[str, str] | list[tuple[str, str]]
 
 
 class LifespanError(AsgilabError, RuntimeError):
@@ -311,8 +317,9 @@ class AsyncClient:
 
     ``async with AsyncClient(app) as client`` runs the lifespan; every request
     method returns an ``httpx.Response`` and takes all of httpx's keyword arguments.
-    Keyword arguments the constructor does not name (``headers``, ``cookies``,
-    ``follow_redirects``, ...) go to ``httpx.AsyncClient``.
+    Keyword arguments the constructor does not name (``headers``, ``follow_redirects``,
+    ...) go to ``httpx.AsyncClient``. ``cookies`` fills the client's jar,
+    :attr:`cookies`, which keeps what the app sets (see :attr:`Client.cookies`).
 
     The response is buffered: its status and headers arrive only when the app has
     finished, and an endless stream never returns (httpx's ASGI transport does the
@@ -332,6 +339,7 @@ class AsyncClient:
         raise_app_exceptions: bool = True,
         root_path: str = "",
         client: tuple[str, int] = ("127.0.0.1", 123),
+        cookies: CookieTypes | None = None,
         **httpx_options: Any,
     ) -> None:
         if lifespan not in ("auto", "on", "off"):
@@ -346,7 +354,20 @@ class AsyncClient:
         transport = _InProcessTransport(
             self, raise_app_exceptions=raise_app_exceptions, root_path=root_path, client=client
         )
-        self._httpx = httpx.AsyncClient(transport=transport, base_url=base_url, **httpx_options)
+        # NOTE: one httpx client for the client's whole life: its jar is what keeps the
+        # cookies from one request to the next (httpx copies a `cookies` argument into it).
+        self._httpx = httpx.AsyncClient(
+            transport=transport, base_url=base_url, cookies=cookies, **httpx_options
+        )
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        """The cookie jar, as a browser keeps it; see :attr:`Client.cookies`."""
+        return self._httpx.cookies
+
+    @cookies.setter
+    def cookies(self, cookies: CookieTypes) -> None:
+        self._httpx.cookies = cookies  # a new jar, as httpx does
 
     async def __aenter__(self) -> AsyncClient:
         if self._lifespan is not None:
@@ -448,6 +469,41 @@ class Client:
     def state(self) -> dict[str, Any]:
         """The lifespan state; each request gets a shallow copy as ``scope["state"]``."""
         return self._async.state
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        """The cookies the app has set and the client sends back, as a browser keeps them.
+
+        One ``httpx.Cookies`` jar per client, kept for the client's whole life (across
+        ``with`` blocks too: restarting the app's lifespan is a server restart, not a
+        new browser). Each request sends the cookies whose path and domain it matches;
+        ``Max-Age=0`` or a past ``Expires`` removes one, as does ``client.cookies.clear()``.
+        ``Client(app, cookies={...})`` starts with some; ``client.cookies = {...}``
+        replaces them all.
+
+        >>> async def counter(scope, receive, send):
+        ...     if scope["type"] != "http":
+        ...         return
+        ...     sent = dict(scope["headers"]).get(b"cookie", b"none")
+        ...     start = {"type": "http.response.start", "status": 200,
+        ...              "headers": [(b"set-cookie", b"seen=yes; Path=/")]}
+        ...     await send(start)
+        ...     await send({"type": "http.response.body", "body": sent})
+        >>> with Client(counter) as client:
+        ...     client.get("/").text, client.get("/").text, dict(client.cookies)
+        ('none', 'seen=yes', {'seen': 'yes'})
+
+        What httpx and Python's cookie jar do, this client does too: a per-request
+        ``cookies=`` argument is sent with that request only, and deprecated by httpx
+        0.28 (set ``client.cookies`` instead); a ``Domain`` naming a host without a dot
+        (``Domain=testserver``) is kept but never sent back: to test ``Domain``
+        cookies, give the client a dotted ``base_url`` (``http://example.com``).
+        """
+        return self._async.cookies
+
+    @cookies.setter
+    def cookies(self, cookies: CookieTypes) -> None:
+        self._async.cookies = cookies
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         running = _running_loop()

@@ -17,6 +17,13 @@ before decoding), so ``str`` accepts any non-empty text, an encoded slash includ
 ('a/b', None)
 >>> UUID.format(UUID.accept("12345678-1234-5678-1234-567812345678"))
 '12345678-1234-5678-1234-567812345678'
+
+Typed query access (``query.get("limit", type=int)``) finds its converter in
+:data:`BY_TYPE`, so a query value and a path segment are held to one rule:
+
+>>> converter, form, signed = BY_TYPE[int]
+>>> converter is INT, converter.accept("5_0"), signed
+(True, None, True)
 """
 
 import math
@@ -31,6 +38,7 @@ from .errors import InvalidArgument, excerpt
 
 __all__ = [
     "BUILTIN_CONVERTERS",
+    "BY_TYPE",
     "FLOAT",
     "INT",
     "PATH",
@@ -203,4 +211,25 @@ PATH = Converter("path", r"(?s:.*)", rank=RANK_PATH)
 
 BUILTIN_CONVERTERS: Mapping[str, Converter] = MappingProxyType(
     {c.name: c for c in (FLOAT, INT, PATH, STR, UUID)}
+)
+
+# NOTE: typed query access (`query.get("limit", type=int)`) accepts what the path converter
+# of the same type accepts, through that converter's own accept(): "5_0", " 5 " and
+# Arabic-Indic digits are refused in a query as in a path, although int() takes them. One
+# difference, the third field: a query number may be negative ("?offset=-1", "?lat=-33.9"),
+# where a path segment's may not. The text is how a 400 tells the client what would do.
+BY_TYPE: Mapping[type, tuple[Converter, str, bool]] = MappingProxyType(
+    {
+        int: (INT, "ASCII digits, such as 42", True),
+        float: (
+            FLOAT,
+            "ASCII digits with an optional decimal point, such as 2.5",
+            True,
+        ),
+        uuid.UUID: (
+            UUID,
+            "a hyphenated UUID, such as 12345678-1234-5678-1234-567812345678",
+            False,
+        ),
+    }
 )

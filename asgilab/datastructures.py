@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar, overload
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from .converters import BY_TYPE
 from .errors import AsgilabError, HTTPException, excerpt
 from .files import safe_filename
 
@@ -32,6 +33,7 @@ __all__ = [
     "FormData",
     "Headers",
     "InvalidHeader",
+    "InvalidParameter",
     "MissingParameter",
     "MultiDict",
     "MutableHeaders",
@@ -69,6 +71,23 @@ class MissingParameter(HTTPException, KeyError):
 
     def __str__(self) -> str:
         return HTTPException.__str__(self)
+
+
+class InvalidParameter(HTTPException, ValueError):
+    """``?limit=5_0`` read with ``type=int``: a 400 for the client, a ValueError for code.
+
+    The detail names the parameter, quotes the value (an excerpt of it: the client wrote
+    it) and says what would do.
+
+    >>> error = InvalidParameter("page", "two", "int")
+    >>> error.status_code, error.detail, isinstance(error, ValueError)
+    (400, "query parameter 'page' must be int, got 'two'", True)
+    """
+
+    def __init__(self, key: str, value: str, expected: str, where: str = "query parameter") -> None:
+        super().__init__(400, f"{where} {key!r} must be {expected}, got {excerpt(value)!r}")
+        self.key = key
+        self.value = value
 
 
 # NOTE: a header value may hold no control character but tab (RFC 9110 section 5.5: CR
@@ -234,26 +253,42 @@ class MutableHeaders(Headers):
             self[key] = value
 
 
+# NOTE: bool("false") is True, a classic trap, so type=bool never calls bool(): it takes
+# these words (in any case), as HTML forms and config files spell booleans, and refuses
+# the rest. "" is refused too: "?debug" alone does not say which.
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+_BOOL_FORM = "bool (1, true, yes, on, or 0, false, no, off)"
 
 
 def _convert(key: str, value: str, type_: Callable[[str], T], where: str) -> T:
-    """Convert a client-supplied string, answering 400 (not 500) when it does not fit."""
-    # NOTE: bool("false") is True, a classic trap; spell booleans out instead.
+    """Convert a client-supplied string, answering 400 (not 500) when it does not fit.
+
+    ``int``, ``float`` and ``uuid.UUID`` take what the path converter of that type takes
+    (``{x:int}``), by asking that converter, and numbers may be negative; ``bool`` takes
+    the words above; any other callable is called, and a ``ValueError`` (or
+    ``TypeError``, ``ArithmeticError``) it raises becomes the 400.
+    """
+    typed = BY_TYPE.get(type_) if isinstance(type_, type) else None
+    if typed is not None:
+        converter, form, signed = typed
+        negative = signed and value.startswith("-")
+        result = converter.accept(value[1:] if negative else value)
+        if result is None:
+            raise InvalidParameter(key, value, f"{type_.__name__} ({form})", where)
+        return -result if negative else result  # type: ignore[no-any-return]
     if type_ is bool:
         low = value.lower()
         if low in _TRUE:
             return True  # type: ignore[return-value]
         if low in _FALSE:
             return False  # type: ignore[return-value]
-    else:
-        try:
-            return type_(value)
-        except (ValueError, TypeError, ArithmeticError):  # Decimal("x"): InvalidOperation
-            pass
-    type_name = getattr(type_, "__name__", repr(type_))
-    raise HTTPException(400, f"{where} {key!r} must be {type_name}, got {excerpt(value)!r}")
+        raise InvalidParameter(key, value, _BOOL_FORM, where)
+    try:
+        return type_(value)
+    except (ValueError, TypeError, ArithmeticError) as error:  # Decimal("x"): InvalidOperation
+        type_name = getattr(type_, "__name__", repr(type_))
+        raise InvalidParameter(key, value, type_name, where) from error
 
 
 class MultiDict(Mapping[str, V]):
@@ -314,10 +349,10 @@ class QueryParams(MultiDict[str]):
     ('2', 2, ['a', 'b'], True)
     >>> q.get("size", 10, type=int)
     10
-    >>> q.get("tag", type=int)
+    >>> q.get("tag", type=int)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    asgilab.errors.HTTPException: 400: query parameter 'tag' must be int, got 'b'
+    asgilab.datastructures.InvalidParameter: 400: query parameter 'tag' must be int (...), got 'b'
     >>> q["missing"]
     Traceback (most recent call last):
     ...
@@ -346,8 +381,24 @@ class QueryParams(MultiDict[str]):
     def get(self, key: str, default: Any = None, *, type: Any = None) -> Any:
         """The last value of ``key`` (or ``default``), converted by ``type`` when given.
 
-        A value that ``type`` cannot convert raises ``HTTPException(400)`` naming the
-        parameter, so a bad ``?page=abc`` is the client's error, not a 500.
+        A value that ``type`` cannot convert raises :class:`InvalidParameter`, a 400
+        naming the parameter, so a bad ``?page=abc`` is the client's error, not a 500.
+
+        - ``int``, ``float``, ``uuid.UUID``: what ``{page:int}`` (``float``, ``uuid``)
+          takes in a path, so ``"5_0"``, ``" 5 "``, ``"1e3"`` and non-ASCII digits are
+          refused although ``int()`` and ``float()`` take them; in a query a number may
+          also be negative (``?offset=-1``).
+        - ``bool``: ``1``, ``true``, ``yes``, ``on`` or ``0``, ``false``, ``no``, ``off``
+          in any case; anything else is refused (``bool("false")`` would be True).
+        - any other callable is called with the text; a ``ValueError`` it raises is the 400.
+
+        >>> q = QueryParams("lat=-1.5&page=5_0&tag=a")
+        >>> q.get("lat", type=float), q.get("tag", type=str.upper)
+        (-1.5, 'A')
+        >>> q.get("page", type=int)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        asgilab.datastructures.InvalidParameter: 400: query parameter 'page' must be int (...
         """
         value = self._dict.get(key)
         if value is None:

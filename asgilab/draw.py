@@ -22,10 +22,11 @@ tried, from 1 (two numbers: tried again after a backtrack). ``draw_steps`` fills
 insertion added green and those it changed orange. A legend under the caption says all
 this in the picture: it is on where a lookup or an insertion is drawn (``legend=`` decides).
 
-The work is in two steps (STYLE.md point 8): :func:`asgilab.treeview.tree_view` turns the tree
-into plain data, and :func:`to_digraph` turns that into a ``graphviz.Digraph``. Rendering goes
-through :mod:`asgilab.render`, which works with or without the ``dot`` executable: a raw
-``Digraph`` is never handed to Jupyter, because it can only render with ``dot``.
+The picture is kept apart from the model, in two steps: :func:`asgilab.treeview.tree_view`
+turns the tree into plain data (which the tests read), and :func:`to_digraph` turns that into
+a ``graphviz.Digraph``. Rendering goes through :mod:`asgilab.render`, which works with or
+without the ``dot`` executable: a raw ``Digraph`` is never handed to Jupyter, because it
+can only render with ``dot``.
 
 >>> from types import SimpleNamespace as N
 >>> leaf = N(kind="static", label="health", children=[], routes={"GET": N(name="health")})
@@ -52,6 +53,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .render import FORMATS
 from .render import render as render_dot
+from .router import Route, Router
 from .treeview import DrawError, TreeView, ViewNode, count, legend_entries, mark_changes, tree_view
 
 if TYPE_CHECKING:
@@ -468,8 +470,6 @@ def draw_steps(
     >>> [(node.text, node.state) for node in pictures[1].view.nodes]
     [('root', None), ('users', 'added'), ('events', 'changed'), ('{id:int}', 'added')]
     """
-    from .router import Route, Router  # here: asgilab.router imports nothing of the drawing
-
     if isinstance(routes, str):
         routes = [routes]  # one route, not its characters one by one
     source = getattr(routes, "router", routes)

@@ -49,8 +49,7 @@ class AsgilabError(Exception):
 
 
 class BodyConsumed(AsgilabError, RuntimeError):
-    """``stream()`` was already iterated, so the body is gone (read it with ``body()`` instead),
-    or another task is reading it now."""
+    """``stream()`` was already iterated, so the body is gone (read it with ``body()`` instead)."""
 
 
 class ClientDisconnect(AsgilabError, ConnectionError):

@@ -1,11 +1,11 @@
 """The router in words: a lookup narrated step by step, and the tree printed as text.
 
 :meth:`Router.explain <asgilab.router.Router.explain>` and ``str(router)`` come from here.
-They only *read* the tree that :mod:`asgilab.router` builds, so the router module stays
-about building and matching, and this one about showing. The drawing
+They only *read* the tree of :mod:`asgilab.tree`, so the tree module stays about
+building and matching, and this one about showing. The drawing
 (:mod:`asgilab.treeview`, :mod:`asgilab.draw`) highlights the nodes of the same steps.
 
-There is one walk, the router's own: :class:`Narration` is the :class:`~asgilab.router.Miss`
+There is one walk, the tree's own: :class:`Narration` is the :class:`~asgilab.tree.Miss`
 it reports to, and puts each report in words. The walk reports where it fails (a child
 rejected, a path that ends without the method, a backtrack) and where it succeeds, never
 where it goes straight down, which is what keeps ``match`` fast: the narration tells the
@@ -38,7 +38,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .router import Match, Miss, Node, Route, Router, split_path
+from .routes import Route
+from .tree import Match, Miss, Node, Tree, split_path
 
 __all__ = [
     "Action",
@@ -122,7 +123,7 @@ class Narration(Miss):
 
     def ended(self, node: Node, values: list[Any] | None) -> None:
         self.catch_up(node)
-        have = ",".join(sorted(node.handlers)) or "none"
+        have = ",".join(sorted(node.methods)) or "none"
         detail = f"path ends here; no {self.method} route (methods: {have})"
         self.steps.append(Step(node, "reject", detail))
         super().ended(node, values)
@@ -143,19 +144,19 @@ class Narration(Miss):
         return True
 
 
-def explain_lookup(router: Router, method: str, path: str) -> Explanation:
-    """Walk ``router``'s tree for ``method path`` and narrate every step.
+def explain_lookup(tree: Tree, method: str, path: str) -> Explanation:
+    """Walk ``tree`` (a Router is one) for ``method path`` and narrate every step.
 
     What :meth:`Router.explain <asgilab.router.Router.explain>` returns: the walk is the
     one ``match`` takes, so both find the same route; the static fast path of ``match``
     (a dict of whole static paths) is not narrated: the walk finds the same route.
     """
     segments = split_path(path)
-    root = router.root
+    root = tree.root
     narration = Narration(method, path, segments, root)
     if not segments[0]:
         narration.steps.append(Step(root, "enter", f"segments {segments[1:]!r}"))
-    found = router.lookup(method, path, narration)
+    found = tree.lookup(method, path, narration)
     match = found if isinstance(found, Match) else None
     if match is None:
         narration.steps.append(Step(root, "miss", f"no route matches {method} {path}"))
@@ -168,17 +169,21 @@ def tree_text(root: Node) -> str:
     What ``str(router)`` prints; children appear in the order matching tries them.
     """
     lines = ["<root>"]
+    # The nodes still to print, the next on top, each with its indent and whether it is
+    # its parent's last child: a stack, not recursion, so that a route of any depth prints.
+    todo: list[tuple[Node, str, bool]] = []
 
-    def show(node: Node, indent: str) -> None:
+    def push_children(node: Node, indent: str) -> None:
         children = node.children
-        for index, child in enumerate(children):
-            last = index == len(children) - 1
-            routes = ", ".join(f"{m} {r.name or '?'}" for m, r in sorted(child.routes.items()))
-            lines.append(
-                f"{indent}{'└── ' if last else '├── '}/{child.label}"
-                + (f"  {routes}" if routes else "")
-            )
-            show(child, indent + ("    " if last else "│   "))
+        for index in reversed(range(len(children))):
+            todo.append((children[index], indent, index == len(children) - 1))
 
-    show(root, "")
+    push_children(root, "")
+    while todo:
+        node, indent, last = todo.pop()
+        routes = ", ".join(f"{m} {r.name or '?'}" for m, r in sorted(node.routes.items()))
+        lines.append(
+            f"{indent}{'└── ' if last else '├── '}/{node.label}" + (f"  {routes}" if routes else "")
+        )
+        push_children(node, indent + ("    " if last else "│   "))
     return "\n".join(lines)

@@ -12,6 +12,7 @@ form files, fields and field size) are checked here too, at registration.
 
 from __future__ import annotations
 
+import enum
 import inspect
 import re
 from collections.abc import Mapping
@@ -21,41 +22,79 @@ from .background import is_async_callable, run_sync
 from .errors import InvalidArgumentType, InvalidHandler, InvalidReturn
 from .forms import route_form_limits
 from .request import Request
-from .responses import JSONResponse, PlainTextResponse, Response
+from .responses import JSONResponse, PlainTextResponse, Response, render_json
 from .router import Route
 
-__all__ = ["Handler", "InvalidHandler", "InvalidReturn", "body_limit", "to_response"]
+__all__ = [
+    "CallWith",
+    "Handler",
+    "InvalidHandler",
+    "InvalidReturn",
+    "body_limit",
+    "render_result",
+    "to_response",
+]
 
 
 # The parameter names of a route's path, which the router has already checked (any
 # Python identifier, e.g. {café}); what follows a name, ":converter}" or "}", is skipped.
 _PARAM_NAME = re.compile(r"\{([^{}:]+)")
 
-# How a handler wants its path parameters: not at all, all of them, or some by name.
-_NONE, _ALL, _SOME = 0, 1, 2
+# The headers of an ASGI http.response.start message.
+HeaderList = list[tuple[bytes, bytes]]
+
+# PERF: the headers of the two commonest answers, built once. The list sent is new
+# per response (content-length varies), the tuples are shared.
+_TEXT = (b"content-type", b"text/plain; charset=utf-8")
+_JSON = (b"content-type", b"application/json")
+# PERF: the content-length header of every body shorter than 1 KiB, built once:
+# indexing a list is much cheaper than formatting b"%d" and a tuple per response.
+_SHORT = 1024
+_CONTENT_LENGTHS = [(b"content-length", b"%d" % n) for n in range(_SHORT)]
+
+
+class CallWith(enum.Enum):
+    """How the App calls a route's function, decided once when the route is registered.
+
+    PERF: in the first three cases the App calls the function itself, with no frame of
+    asgilab's between: a positional argument is cheaper than unpacking a one-key dict.
+    """
+
+    #: ``await func(request)``: an ``async def`` that wants no path parameter.
+    REQUEST = "func(request)"
+    #: ``await func(request, params[only_param])``: the route's one parameter, by position.
+    ONE_PARAM = "func(request, params[only_param])"
+    #: ``await func(request, **params)``: an ``async def`` that wants every parameter.
+    PARAMS = "func(request, **params)"
+    #: ``await handler(request, params)``: anything else (a plain ``def``, no request
+    #: parameter, some of the parameters, a route with form limits): see Handler.__call__.
+    HANDLER = "handler(request, params)"
 
 
 class Handler:
     """A route's handler, inspected once at registration so a request does no inspection.
+
+    How the App calls the function is decided here too: :attr:`call_with`, one of
+    :class:`CallWith`, the simplest that fits the signature.
 
     >>> from asgilab.router import Router
     >>> async def user(request, user_id: int): ...
     >>> handler = Handler(Router().add("/users/{user_id:int}", user), 1024)
     >>> handler.name, handler.takes_request, sorted(handler.wanted), handler.max_body_size
     ('user', True, ['user_id'], 1024)
-    >>> handler.only_param, handler.direct  # the App calls user(request, params["user_id"])
-    ('user_id', 3)
+    >>> handler.call_with  # so a request calls user(request, params["user_id"])
+    <CallWith.ONE_PARAM: 'func(request, params[only_param])'>
     """
 
     __slots__ = (
-        "direct",
+        "call_with",
         "form_limits",
         "func",
         "is_async",
         "max_body_size",
-        "mode",
         "name",
         "only_param",
+        "pass_all",
         "takes_request",
         "wanted",
     )
@@ -72,14 +111,16 @@ class Handler:
         # The route's form limits, or None when it sets none (the Request's default).
         self.form_limits = route_form_limits(route.extras, route.path)
         # The route's one parameter, when the handler takes it positionally right
-        # after the request (``async def user(request, user_id)``), else ""; see _direct.
+        # after the request (``async def user(request, user_id)``), else "".
         self.only_param = ""
+        # Whether the handler wants every path parameter, so gets ``params`` as it is.
+        self.pass_all = False
+        self.wanted: frozenset[str] = frozenset()
         try:
             parameters = list(inspect.signature(func).parameters.values())
         except (TypeError, ValueError):  # a builtin without a signature: give it the request
-            self.takes_request, self.mode = True, _NONE
-            self.wanted: frozenset[str] = frozenset()
-            self.direct = self._direct()
+            self.takes_request = True
+            self.call_with = self._choose_call()
             return
         # The first positional parameter receives the Request; a handler without
         # parameters (``async def health(): ...``) is called without one.
@@ -107,8 +148,8 @@ class Handler:
                 "path parameters are passed by name, so put the '/' before it"
             )
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in rest):
-            self.mode, self.wanted = _ALL, frozenset(route_params)
-            self.direct = self._direct()
+            self.pass_all, self.wanted = True, frozenset(route_params)
+            self.call_with = self._choose_call()
             return
         names = {p.name for p in rest if p.kind is not inspect.Parameter.VAR_POSITIONAL}
         missing = [
@@ -126,10 +167,8 @@ class Handler:
                 "rename the parameter or give it a default"
             )
         self.wanted = frozenset(names & route_params)
-        if not self.wanted:
-            self.mode = _NONE
-        elif self.wanted == route_params:
-            self.mode = _ALL
+        if self.wanted and self.wanted == route_params:
+            self.pass_all = True
             first = rest[0]
             if (
                 self.takes_request
@@ -138,37 +177,32 @@ class Handler:
                 and first.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
             ):
                 self.only_param = first.name
-        else:
-            self.mode = _SOME
+        self.call_with = self._choose_call()
 
-        self.direct = self._direct()
-
-    def _direct(self) -> int:
-        # PERF: how the App may call the function itself, skipping __call__'s frame:
-        # 1 is ``await func(request)``, 2 is ``await func(request, **params)``, 3 is
-        # ``await func(request, params[only_param])`` -- a positional argument is cheaper
-        # than unpacking a one-key dict on every call -- and 0 is none of those.
-        # NOTE: a route with form limits takes __call__, which hands them to the
-        # Request: the App's fast path stays as it is for every other route.
+    def _choose_call(self) -> CallWith:
+        """The simplest way to call this handler, chosen once."""
         if not (self.is_async and self.takes_request) or self.form_limits is not None:
-            return 0
+            # NOTE: a route with form limits takes __call__, which hands them to the
+            # Request: the App's direct calls stay as they are for every other route.
+            return CallWith.HANDLER
         if self.only_param:
-            return 3
-        return {_NONE: 1, _ALL: 2}.get(self.mode, 0)
+            return CallWith.ONE_PARAM
+        if not self.wanted:
+            return CallWith.REQUEST
+        if self.pass_all:
+            return CallWith.PARAMS
+        return CallWith.HANDLER
 
     async def __call__(self, request: Request, params: Mapping[str, Any]) -> Any:
+        """The handler's result for ``request``, whatever its signature (the general way)."""
         if self.form_limits is not None:
             request.form_limits = self.form_limits
-        mode = self.mode
-        if mode == _ALL:
-            kwargs = params
-        elif mode == _NONE:
-            kwargs = {}
-        else:
-            kwargs = {k: v for k, v in params.items() if k in self.wanted}
+        wanted = self.wanted
+        kwargs = params if self.pass_all else {k: v for k, v in params.items() if k in wanted}
         args = (request,) if self.takes_request else ()
         if self.is_async:
             return await self.func(*args, **kwargs)
+        # A plain def runs in the thread pool, so it cannot block the event loop.
         return await run_sync(self.func, *args, **kwargs)
 
 
@@ -216,3 +250,35 @@ def to_response(result: Any, name: str) -> Response:
         f"handler {name} returned {type(result).__name__}; return a Response, "
         "dict, list, str, bytes or None"
     )
+
+
+def render_result(result: Any, name: str) -> tuple[HeaderList, bytes] | Response:
+    """What handler ``name``'s return value becomes: the one way from a result to bytes.
+
+    - ``str``: text, ``dict`` or ``list``: JSON. PERF: the commonest results become
+      ``(headers, body)``, which the App sends with status 200 as they are, without
+      building a Response object: the headers are prebuilt, content-length included.
+    - anything else: :func:`to_response` (a ``Response`` as is, ``bytes``, ``None``
+      as 204), which the App sends.
+
+    A result that cannot be sent (another type, a dict JSON cannot encode) raises
+    here, before anything is sent, so the client gets the App's error answer.
+
+    >>> render_result("hi", "hello")
+    ([(b'content-type', b'text/plain; charset=utf-8'), (b'content-length', b'2')], b'hi')
+    >>> render_result(None, "delete").status_code
+    204
+    """
+    kind = type(result)
+    if kind is str:
+        body = result.encode()
+        content_type = _TEXT
+    elif kind is dict or kind is list:
+        body = render_json(result)
+        content_type = _JSON
+    else:
+        return to_response(result, name)
+    size = len(body)
+    if size < _SHORT:
+        return [content_type, _CONTENT_LENGTHS[size]], body
+    return [content_type, (b"content-length", b"%d" % size)], body

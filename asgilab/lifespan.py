@@ -6,7 +6,9 @@ A server sends ``lifespan.startup``; the App enters the user's lifespan context
 the server refuses to serve. What the context yields (a dict, or None) becomes
 every request's starting ``request.state``: the server keeps it in the lifespan
 scope's ``"state"`` and copies it into each request's scope (Starlette's
-semantics); a server without that gets the copy from the App instead.
+semantics); a server without that gets the copy from the App instead. (What is
+set on ``app.state`` is another bag: the app's own, set when the app is built, not
+opened and closed by the lifespan.)
 
 On ``lifespan.shutdown`` the App first drains its background tasks (up to
 ``shutdown_timeout``), while the lifespan's resources still exist, then leaves the

@@ -28,9 +28,11 @@ place of the one before instead of stacking a second copy: the same function for
 or the class the re-run defined again, with its new options (see
 :meth:`Middleware.replaces`).
 
-The stack is built by the first request that needs it, and built again by the first
-request after middleware is added, even while the app serves; a request already in
-flight finishes with the stack it started with.
+**The stack is built when a layer is added**, with the App's routing as its innermost
+app, and built anew by each ``add_middleware``, even while the app serves: the next
+request gets the new stack, and a request already in flight finishes with the one it
+started with. A request passes through each layer once, and through the App's own
+entry once: the innermost layer calls the routing, not the App again.
 """
 
 from __future__ import annotations

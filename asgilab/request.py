@@ -31,7 +31,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
-from ._mypyc import mypyc_attr
 from .background import BackgroundRunner, BackgroundTasks
 from .converters import finite_float
 from .datastructures import URL, Address, FormData, Headers, QueryParams, State
@@ -94,7 +93,6 @@ def parse_cookies(header: str) -> dict[str, str]:
     return cookies
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 class Request:
     """One HTTP request: ``Request(scope, receive)``.
 
@@ -104,7 +102,7 @@ class Request:
     stores in ``request.state`` the handler sees.
     """
 
-    # PERF: slots and lazily filled caches; __init__ stores four references and no more.
+    # PERF: slots, and caches filled on first access: __init__ parses nothing.
     __slots__ = (
         "_background",
         "_body",
@@ -159,7 +157,7 @@ class Request:
     def path_params(self) -> dict[str, Any]:
         """The route's converted parameters: ``{"user_id": 42}``."""
         params = self.scope.get("path_params")
-        if type(params) is dict:
+        if isinstance(params, dict):
             return params
         # A static route's match shares one read-only empty mapping: hand out a dict,
         # which a handler may return or put in its JSON, as with any other route.
@@ -279,9 +277,9 @@ class Request:
             # The client left mid-body; nobody is there to answer.
             raise ClientDisconnect("the client disconnected while sending the body")
         chunk = message.get("body", b"")
-        if type(chunk) is not bytes:
+        if not isinstance(chunk, bytes):
             # ASGI says bytes, but a middleware may buffer in a bytearray or memoryview:
-            # take any bytes-like body, as one type for the readers (and mypyc) to trust.
+            # take any bytes-like body, and hand out bytes whichever way it is read.
             chunk = bytes(chunk)
         if chunk:
             self._received += len(chunk)
@@ -290,14 +288,25 @@ class Request:
                 raise _too_large(limit)
         return chunk
 
-    def stream(self) -> AsyncIterator[bytes]:
+    async def stream(self) -> AsyncIterator[bytes]:
         """The body, chunk by chunk as it arrives; can be consumed once.
 
         Past ``max_body_size`` it raises ``HTTPException(413)`` and reads no further.
         After ``body()`` it replays the cached bytes. Nothing is read until the
         first chunk is asked for.
         """
-        return _BodyChunks(self)
+        if self._body is not None:  # read whole already: replay the cache
+            if self._body:
+                yield self._body
+            return
+        self._start_reading()
+        more = True
+        while more:
+            message = await self.receive()
+            chunk = self._chunk_of(message)
+            more = message.get("more_body", False)
+            if chunk:
+                yield chunk
 
     async def body(self) -> bytes:
         """The whole body, read once and cached (the same limit as :meth:`stream`)."""
@@ -378,62 +387,6 @@ class Request:
 
     def __repr__(self) -> str:
         return f"Request(method={self.method!r}, path={self.path!r})"
-
-
-class _BodyChunks:
-    """What :meth:`Request.stream` returns: the body as an async iterator.
-
-    A class where an async generator would be shorter, because mypyc, which compiles
-    this module for the fast build, cannot compile async generators. It behaves as
-    that generator would: the first ``__anext__`` claims the body, and an error
-    (413, a disconnect) ends the stream for good.
-    """
-
-    __slots__ = ("_more", "_reading", "_request", "_started")
-
-    def __init__(self, request: Request) -> None:
-        self._request = request
-        self._started = False
-        self._more = False
-        self._reading = False
-
-    def __aiter__(self) -> _BodyChunks:
-        return self
-
-    async def __anext__(self) -> bytes:
-        if self._reading:
-            # Two readers at once would split the chunks between them, each seeing a
-            # body with holes; an async generator refuses this the same way.
-            raise BodyConsumed("this body stream is already being read by another task")
-        self._reading = True
-        try:
-            return await self._next_chunk()
-        finally:
-            self._reading = False
-
-    async def aclose(self) -> None:
-        """Stop the stream: what is left of the body is not read (``contextlib.aclosing``)."""
-        self._started = True
-        self._more = False
-
-    async def _next_chunk(self) -> bytes:
-        request = self._request
-        if not self._started:
-            self._started = True
-            if request._body is not None:  # read whole already: replay the cache
-                if request._body:
-                    return request._body
-                raise StopAsyncIteration
-            request._start_reading()
-            self._more = True
-        while self._more:
-            self._more = False  # until this message says more follows
-            message = await request.receive()
-            chunk = request._chunk_of(message)
-            self._more = bool(message.get("more_body", False))
-            if chunk:
-                return chunk
-        raise StopAsyncIteration
 
 
 def _too_large(limit: int) -> HTTPException:

@@ -8,7 +8,7 @@ SVG, and the same data could feed a text or HTML view.
 
 It reads any tree of nodes that have ``kind``, ``label`` (the segment as the route wrote
 it: ``{name}``, ``{id:int}``), ``children`` (priority order) and ``routes`` (method -> route),
-as :class:`asgilab.router.Node` does:
+as :class:`asgilab.tree.Node` does:
 
 >>> from types import SimpleNamespace as N
 >>> user = N(kind="param", label="{id:int}", children=[], routes={"GET": N(name="user")})

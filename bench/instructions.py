@@ -24,7 +24,11 @@ to hundreds of cycles, and is not counted. So read the table as what each app ad
 to the same server's work, and keep the issue's speed targets with
 ``serve.py``; this script judges no target (it exits 0 unless it cannot run).
 
-asgilab's mypyc build is counted too when it can be had (``bench/_compiled.py``).
+asgilab's mypyc build, the same package with its router compiled
+(``bench/_compiled.py``), is counted too when it can be had, as ``asgilab (mypyc)``:
+beside the interpreted column it shows what compiling the router buys a request
+(``--no-compiled`` leaves it out).
+
 Of the flags every benchmark shares, ``--rounds`` and ``--no-targets`` have no
 use here: one count is as good as the best of several, and no target is judged.
 ``valgrind`` must be on PATH (Debian/Ubuntu: ``apt-get install -y valgrind``).

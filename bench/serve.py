@@ -32,9 +32,9 @@ best of several processes, as it is the best of several moments.
 
 asgilab runs twice when its mypyc build can be made (``bench/_compiled.py``; see
 ``routers.py``): as the interpreted package and as ``asgilab (mypyc)``, the same
-app with its hot path compiled, imported from ``build/mypyc/`` in its own server
-process. The targets are checked against the compiled build when it ran
-(``--no-compiled`` serves the interpreted one only).
+app with its router compiled (the App and the Request are Python in both), imported
+from ``build/mypyc/`` in its own server process. The targets are checked against
+the compiled build when it ran (``--no-compiled`` serves the interpreted one only).
 
 ``wrk`` must be on PATH: on Debian/Ubuntu ``apt-get install -y wrk``; on macOS
 ``brew install wrk``. The script says so and stops when it is missing.
@@ -67,7 +67,7 @@ from _frameworks import FRAMEWORKS, PEERS, REQUESTS, Request, build_all
 __all__ = ["Cpus", "Run", "main", "parse_wrk", "running", "split_cpus"]
 
 BENCH = Path(__file__).resolve().parent
-COMPILED = LABEL  # asgilab with its hot path compiled by mypyc: the same app, another build
+COMPILED = LABEL  # asgilab with its router compiled by mypyc: the same app, another build
 WRK_MISSING = (
     "wrk is not on PATH. Install it, then run this again:\n"
     "  Debian/Ubuntu: apt-get install -y wrk   (as root; apt-get update first)\n"

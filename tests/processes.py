@@ -1,10 +1,12 @@
 """Servers in child processes, for the tests that need a real one: ports, waiting, stopping.
 
-One copy for every test that starts JupyterLab, ``asgilab serve`` or uvicorn in a subprocess.
+One copy for every test that starts JupyterLab, ``asgilab serve`` or uvicorn in a subprocess,
+and of how the browser tests launch Debian's Chromium (never a browser download).
 """
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import time
@@ -12,7 +14,21 @@ from typing import Any
 
 import httpx
 
-__all__ = ["free_port", "stop_process", "wait_for_http", "wait_until"]
+__all__ = ["CHROMIUM", "CHROMIUM_FLAGS", "free_port", "stop_process", "wait_for_http", "wait_until"]
+
+# Debian's Chromium (package `chromium`), which Playwright drives through executable_path.
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Headless in a container as root, and quiet: no background connections to Google's hosts,
+# which this machine's closed network would refuse many at a time.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:

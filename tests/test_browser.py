@@ -21,7 +21,6 @@ can pass every check and still be unreadable.
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import UserLab
+from processes import CHROMIUM, CHROMIUM_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(path.name for path in (ROOT / "notebooks").glob("*.ipynb"))
@@ -40,16 +40,6 @@ VIEWPORT = {"width": 1366, "height": 900}
 RUN_ALL_TIMEOUT = 150.0
 # How far a picture may be shrunk to fit: at 3/4, a drawing's smallest text is still 10 px.
 MIN_SCALE = 0.74
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = [
     pytest.mark.skipif(

@@ -13,10 +13,12 @@ import sys
 import textwrap
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote, unquote_to_bytes
 
 import httpx
 import pytest
 
+from asgilab import App, HTTPException, RedirectResponse, Request, Response
 from asgilab.background import BackgroundRunner, BackgroundTask
 from asgilab.client import (
     ASGIError,
@@ -556,3 +558,213 @@ def test_follow_redirects_resends_the_request(method: str) -> None:
     assert response.status_code == 200
     assert [r.status_code for r in response.history] == [308]
     assert (response.json()["method"], response.json()["body"]) == (method, "kept")
+
+
+# --- cookies -------------------------------------------------------------------------
+
+
+async def cookie_echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answers with the Cookie header it got; sets the cookie its query spells out.
+
+    ``GET /a/b?a=1;%20Path=/a`` answers ``Set-Cookie: a=1; Path=/a``.
+    """
+    if scope["type"] != "http":
+        return
+    sent = b"; ".join(value for name, value in scope["headers"] if name == b"cookie")
+    set_cookie = unquote_to_bytes(scope["query_string"])
+    headers = [(b"set-cookie", set_cookie)] if set_cookie else []
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": sent})
+
+
+def set_url(path: str, set_cookie: str) -> str:
+    """The URL at which ``cookie_echo`` answers with ``Set-Cookie: set_cookie``."""
+    return f"{path}?{quote(set_cookie)}"
+
+
+@pytest.mark.parametrize(
+    ("set_at", "set_cookie", "then", "sent"),
+    [
+        ("/", "a=1", "/", "a=1"),
+        ("/", "a=1; Path=/", "/deep/er", "a=1"),
+        ("/", 'a="x y"; HttpOnly; SameSite=Lax', "/", 'a="x y"'),
+        # Path scoping: the path and below, at a "/" boundary.
+        ("/", "a=1; Path=/admin", "/", ""),
+        ("/", "a=1; Path=/admin", "/admin", "a=1"),
+        ("/", "a=1; Path=/admin", "/admin/users", "a=1"),
+        ("/", "a=1; Path=/admin", "/administrator", ""),
+        # No Path: the default is the request's path up to its last "/" (RFC 6265 5.1.4).
+        ("/account/login", "a=1", "/account/me", "a=1"),
+        ("/account/login", "a=1", "/", ""),
+        # Already expired: never stored.
+        ("/", "a=1; Max-Age=0", "/", ""),
+        ("/", "a=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT", "/", ""),
+        # Secure: only over https, and the base URL is http://testserver.
+        ("/", "a=1; Secure", "/", ""),
+        # Another site's cookie is refused.
+        ("/", "a=1; Domain=example.com", "/", ""),
+    ],
+)
+def test_a_cookie_the_app_sets_is_sent_back_where_it_applies(
+    set_at: str, set_cookie: str, then: str, sent: str
+) -> None:
+    with Client(cookie_echo) as client:
+        client.get(set_url(set_at, set_cookie))
+        assert client.get(then).text == sent
+
+
+@pytest.mark.parametrize(
+    ("base_url", "set_cookie", "sent"),
+    [
+        ("http://example.com", "a=1; Domain=example.com", "a=1"),
+        ("http://www.example.com", "a=1; Domain=example.com", "a=1"),
+        ("https://testserver", "a=1; Secure", "a=1"),
+        # NOTE: a limitation of Python's cookie jar (httpx's): a host name without a dot
+        # is matched as "testserver.local", so a Domain naming it is kept, never sent.
+        ("http://testserver", "a=1; Domain=testserver", ""),
+    ],
+)
+def test_domain_and_secure_cookies(base_url: str, set_cookie: str, sent: str) -> None:
+    with Client(cookie_echo, base_url=base_url) as client:
+        client.get(set_url("/", set_cookie))
+        assert client.get("/").text == sent
+
+
+def test_cookies_are_kept_updated_and_deleted() -> None:
+    with Client(cookie_echo) as client:
+        assert client.get(set_url("/", "a=1")).text == ""
+        assert client.get(set_url("/", "b=2")).text == "a=1"
+        assert client.get(set_url("/", "a=3")).text == "a=1; b=2"
+        # Replaced, not added, and first still: a replaced cookie keeps its creation time,
+        # which orders cookies of one path (RFC 6265 5.3, 5.4).
+        assert client.get(set_url("/", "a=; Max-Age=0")).text == "a=3; b=2"
+        assert client.get(set_url("/", "b=; Expires=Thu, 01 Jan 1970 00:00:00 GMT")).text == "b=2"
+        assert client.get("/").text == ""
+        assert dict(client.cookies) == {}
+
+
+def test_the_jar_is_the_clients_cookies() -> None:
+    with Client(cookie_echo) as client:
+        client.get(set_url("/", "a=1"))
+        assert isinstance(client.cookies, httpx.Cookies)
+        assert dict(client.cookies) == {"a": "1"}
+        client.cookies.set("b", "2")  # a cookie of one's own, as on an httpx.Client
+        assert client.get("/").text == "a=1; b=2"
+        client.cookies.clear()
+        assert client.get("/").text == ""
+        client.cookies = {"c": "3"}  # a new jar
+        assert client.get("/").text == "c=3"
+
+
+def test_constructor_cookies_start_the_jar() -> None:
+    with Client(cookie_echo, cookies={"theme": "dark"}) as client:
+        assert client.get(set_url("/", "a=1")).text == "theme=dark"
+        assert client.get("/").text == "theme=dark; a=1"
+
+
+def test_per_request_cookies_join_the_jar_for_that_request_only() -> None:
+    # httpx 0.28 deprecates them (set client.cookies instead) but still sends them.
+    with Client(cookie_echo, cookies={"a": "1"}) as client:
+        with pytest.warns(DeprecationWarning, match="per-request cookies"):
+            assert client.get("/", cookies={"b": "2"}).text == "a=1; b=2"
+        assert client.get("/").text == "a=1"
+
+
+def test_two_clients_never_share_a_jar() -> None:
+    start = {"theme": "dark"}
+    with Client(cookie_echo, cookies=start) as one, Client(cookie_echo, cookies=start) as two:
+        one.get(set_url("/", "session=1"))
+        assert one.get("/").text == "theme=dark; session=1"
+        assert two.get("/").text == "theme=dark"
+        two.cookies.clear()
+        assert one.get("/").text == "theme=dark; session=1"
+    assert start == {"theme": "dark"}
+
+
+def test_cookies_are_kept_outside_and_across_with_blocks() -> None:
+    # The client is the browser: a new `with` block restarts the app's lifespan, as a
+    # server restart does, and the browser keeps its cookies.
+    client = Client(cookie_echo)
+    client.get(set_url("/", "a=1"))  # no `with`: each call has its own event loop
+    assert client.get("/").text == "a=1"
+    with client:
+        assert client.get("/").text == "a=1"
+    with client:
+        assert client.get("/").text == "a=1"
+
+
+def test_sent_cookies_are_in_the_trace() -> None:
+    with Client(cookie_echo, cookies={"a": "1"}) as client:
+        client.get("/")
+    assert client.trace is not None
+    assert (b"cookie", b"a=1") in client.trace.scope["headers"]
+
+
+@pytest.mark.anyio
+async def test_async_client_keeps_cookies() -> None:
+    async with AsyncClient(cookie_echo, cookies={"theme": "dark"}) as client:
+        await client.get(set_url("/", "a=1; Path=/a"))
+        assert (await client.get("/a/b")).text == "a=1; theme=dark"  # longer path first
+        assert (await client.get("/")).text == "theme=dark"
+        await client.get(set_url("/a", "a=; Path=/a; Max-Age=0"))
+        assert (await client.get("/a/b")).text == "theme=dark"
+        assert dict(client.cookies) == {"theme": "dark"}
+        client.cookies.clear()
+        assert (await client.get("/a/b")).text == ""
+
+
+async def login_redirect(scope: Scope, receive: Receive, send: Send) -> None:
+    """``/login`` sets a session and sends the client to ``/me``; every other path echoes."""
+    if scope["type"] == "http" and scope["path"] == "/login":
+        headers = [(b"set-cookie", b"session=s1; Path=/; HttpOnly"), (b"location", b"/me")]
+        await send({"type": "http.response.start", "status": 303, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await cookie_echo(scope, receive, send)
+
+
+def test_a_cookie_set_by_a_redirect_reaches_the_next_hop() -> None:
+    with Client(login_redirect) as client:
+        response = client.post("/login", follow_redirects=True)
+    assert [r.status_code for r in response.history] == [303]
+    assert response.text == "session=s1"
+
+
+def test_login_flow_through_an_asgilab_app() -> None:
+    # One test through the App: its set_cookie and delete_cookie, and request.cookies.
+    app = App()
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        if form.get("password") != "sesame":
+            raise HTTPException(401, "wrong password")
+        response = RedirectResponse("/me", status_code=303)
+        response.set_cookie("session", f"user:{form['user']}", httponly=True)
+        return response
+
+    @app.get("/me")
+    async def me(request: Request) -> dict[str, str]:
+        session = request.cookies.get("session")
+        if session is None:
+            raise HTTPException(401, "log in first")
+        return {"user": session.removeprefix("user:")}
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        response = Response("bye")
+        response.delete_cookie("session")
+        return response
+
+    with Client(app) as client:
+        assert client.get("/me").status_code == 401
+        assert client.post("/login", data={"user": "ada", "password": "no"}).status_code == 401
+        assert dict(client.cookies) == {}
+        response = client.post(
+            "/login", data={"user": "ada", "password": "sesame"}, follow_redirects=True
+        )
+        assert (response.status_code, response.json()) == (200, {"user": "ada"})
+        assert client.get("/me").json() == {"user": "ada"}
+        assert client.post("/logout").text == "bye"
+        assert dict(client.cookies) == {}
+        assert client.get("/me").status_code == 401

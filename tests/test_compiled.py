@@ -1,19 +1,17 @@
-"""The package's tests, run again against the mypyc build.
+"""The routing tests, run again against the mypyc build.
 
-Everyone imports the interpreted package; ``ASGILAB_MYPYC=1 pip install .`` gives a
-build whose hot-path modules (the App, the Request, the router; the list is
-``COMPILED`` in ``build_backend/asgilab_build.py``) mypyc compiled to C, and the
-benchmarks race that build. ``bench/_compiled.py`` builds the same wheel and unpacks
-it into ``build/mypyc/`` (~30 s once, then cached by the hash of the sources).
+``ASGILAB_MYPYC=1 pip install .`` compiles the routing algorithm (``COMPILED`` in
+``build_backend/asgilab_build.py``: the tree, the router, patterns, converters) to C;
+every other module is the same ``.py`` file in both builds. ``bench/_compiled.py``
+builds that wheel and unpacks it into ``build/mypyc/`` (~30 s once, then cached by
+the hash of the sources).
 
-This test makes that copy a tested build: every test of the package (all but the
-ones about the project around it: notebooks, README, packaging, benchmarks) runs
-again in a child process that imports the compiled copy, and first checks that
-every compiled module really is an extension module. ``PYTHONPATH`` names the copy
-too, so the uvicorn processes the reliability tests start serve it as well.
+This test makes that copy a tested build: the tests of the compiled modules
+(``test_router*.py`` for ``router.py``, and so on) run in a child process that
+imports the copy, after checking that the compiled modules are extension modules
+and that the App, the Request and the handlers are plain Python there.
 """
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,29 +20,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
-# About the project around the package, or run in a kernel that imports its own copy.
-NOT_THE_PACKAGE = {
-    "test_bench.py",
-    "test_browser.py",
-    "test_build.py",
-    "test_client_kernel.py",
-    "test_compiled.py",
-    "test_jupyterlab.py",
-    "test_notebooks.py",
-    "test_project.py",
-    "test_readme.py",
-}
+INTERPRETED = ["asgilab.app", "asgilab.request", "asgilab.handlers"]
 
 # Runs in the child: the working directory and the project root come off sys.path so
-# that nothing can shadow the compiled copy; the modules are imported (and checked)
-# before pytest collects anything, so the tests get these very ones.
+# that nothing can shadow the copy; the modules are imported (and checked) before
+# pytest collects anything, so the tests get these very ones.
 CHILD = """
 import importlib, sys
-compiled, root, modules, *tests = sys.argv[1:]
+compiled, root, modules, interpreted, *tests = sys.argv[1:]
 sys.path[:] = [compiled] + [p for p in sys.path if p not in ("", ".", root)]
 for name in modules.split(","):
     module = importlib.import_module(name)
     assert module.__file__.endswith(".so"), f"{name} is not compiled: {module.__file__}"
+for name in interpreted.split(","):
+    module = importlib.import_module(name)
+    assert module.__file__.startswith(compiled), f"{name} is not the copy's: {module.__file__}"
+    assert module.__file__.endswith(".py"), f"{name} is not plain Python: {module.__file__}"
 import pytest
 sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", root, *tests]))
 """
@@ -64,33 +55,26 @@ def compiled_copy() -> tuple[Path, list[str]]:
     return directory, COMPILED_MODULES
 
 
-def package_tests() -> list[str]:
-    tests = [p for p in sorted(HERE.glob("test_*.py")) if p.name not in NOT_THE_PACKAGE]
-    return [str(p) for p in tests] + [str(HERE / "reliability")]
+def routing_tests(modules: list[str]) -> list[str]:
+    """The test files of the compiled modules: ``test_router*.py`` for ``asgilab.router``."""
+    stems = [name.rpartition(".")[2] for name in modules]
+    return [str(path) for stem in stems for path in sorted(HERE.glob(f"test_{stem}*.py"))]
 
 
 @pytest.mark.slow
-def test_the_package_tests_pass_against_the_mypyc_build() -> None:
+def test_the_routing_tests_pass_against_the_mypyc_build() -> None:
     compiled, modules = compiled_copy()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(compiled), os.environ.get("PYTHONPATH", "")]),
-    }
+    extensions = sorted(p.name.partition(".")[0] for p in (compiled / "asgilab").glob("*.so"))
+    assert extensions == sorted(name.rpartition(".")[2] for name in modules), "only those"
+    tests = routing_tests(modules)
+    assert str(HERE / "test_router.py") in tests, tests
+    arguments = [str(compiled), str(ROOT), ",".join(modules), ",".join(INTERPRETED), *tests]
     done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHILD,
-            str(compiled),
-            str(ROOT),
-            ",".join(modules),
-            *package_tests(),
-        ],
+        [sys.executable, "-c", CHILD, *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=900,
-        env=env,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout.splitlines()[-1]

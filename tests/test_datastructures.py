@@ -2,15 +2,22 @@
 
 import asyncio
 import copy
+import datetime
 import pickle
+import uuid
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
+from asgilab.converters import FLOAT, INT, UUID
 from asgilab.datastructures import (
     URL,
     Headers,
     InvalidHeader,
+    InvalidParameter,
     MissingParameter,
     MultiDict,
     MutableHeaders,
@@ -155,30 +162,146 @@ def test_query_params_typed_access(query: bytes, call: object, expected: object)
     assert call(QueryParams(query)) == expected  # type: ignore[operator]
 
 
+INT_FORM = "int (ASCII digits, such as 42)"
+FLOAT_FORM = "float (ASCII digits with an optional decimal point, such as 2.5)"
+UUID_FORM = "UUID (a hyphenated UUID, such as 12345678-1234-5678-1234-567812345678)"
+BOOL_FORM = "bool (1, true, yes, on, or 0, false, no, off)"
+AN_ID = "12345678-1234-5678-1234-567812345678"
+
+
+# What a query value converts to: the same as the path converter of that type.
+@pytest.mark.parametrize(
+    ("value", "type_", "expected"),
+    [
+        ("42", int, 42),
+        ("007", int, 7),  # leading zeros, as {x:int} takes them
+        ("0", int, 0),
+        ("-1", int, -1),  # a query number may be negative, unlike a path segment's
+        ("-0", int, 0),
+        ("2.5", float, 2.5),
+        ("-33.9", float, -33.9),
+        ("2", float, 2.0),
+        ("1" * 300, float, float("1" * 300)),
+        (AN_ID, uuid.UUID, uuid.UUID(AN_ID)),
+        (AN_ID.upper(), uuid.UUID, uuid.UUID(AN_ID)),
+        ("1", bool, True),
+        ("TRUE", bool, True),
+        ("Yes", bool, True),
+        ("on", bool, True),
+        ("0", bool, False),
+        ("False", bool, False),
+        ("no", bool, False),
+        ("OFF", bool, False),
+        # Any other callable is called as it is: its rules, not a converter's.
+        ("-1.5", lambda s: float(s), -1.5),
+        ("5_0", lambda s: int(s), 50),
+        ("1.10", Decimal, Decimal("1.10")),
+        ("a b", str, "a b"),
+        ("", str, ""),
+    ],
+)
+def test_typed_query_value(value: str, type_: Any, expected: object) -> None:
+    assert QueryParams([("x", value)]).get("x", type=type_) == expected
+
+
+# What it refuses, with the whole 400 message: the parameter, the value, what would do.
+@pytest.mark.parametrize(
+    ("value", "type_", "message"),
+    [
+        ("abc", int, f"query parameter 'x' must be {INT_FORM}, got 'abc'"),
+        ("5_0", int, f"query parameter 'x' must be {INT_FORM}, got '5_0'"),  # int() takes it
+        (" 5 ", int, f"query parameter 'x' must be {INT_FORM}, got ' 5 '"),  # int() takes it
+        ("\u0665", int, f"query parameter 'x' must be {INT_FORM}, got '\u0665'"),  # Arabic-Indic 5
+        ("\uff14\uff12", int, f"query parameter 'x' must be {INT_FORM}, got '\uff14\uff12'"),
+        ("\u00b2", int, f"query parameter 'x' must be {INT_FORM}, got '\u00b2'"),  # superscript 2
+        ("--1", int, f"query parameter 'x' must be {INT_FORM}, got '--1'"),
+        ("-", int, f"query parameter 'x' must be {INT_FORM}, got '-'"),
+        ("- 1", int, f"query parameter 'x' must be {INT_FORM}, got '- 1'"),
+        ("+1", int, f"query parameter 'x' must be {INT_FORM}, got '+1'"),
+        ("", int, f"query parameter 'x' must be {INT_FORM}, got ''"),
+        ("1.0", int, f"query parameter 'x' must be {INT_FORM}, got '1.0'"),
+        (
+            "1" * 5000,  # more digits than int() converts: a 400, not a 500
+            int,
+            f"query parameter 'x' must be {INT_FORM}, got '{'1' * 40}...'",
+        ),
+        ("1e3", float, f"query parameter 'x' must be {FLOAT_FORM}, got '1e3'"),
+        ("-nan", float, f"query parameter 'x' must be {FLOAT_FORM}, got '-nan'"),
+        (".5", float, f"query parameter 'x' must be {FLOAT_FORM}, got '.5'"),
+        ("5.", float, f"query parameter 'x' must be {FLOAT_FORM}, got '5.'"),
+        ("nan", float, f"query parameter 'x' must be {FLOAT_FORM}, got 'nan'"),
+        ("inf", float, f"query parameter 'x' must be {FLOAT_FORM}, got 'inf'"),
+        ("1_0.5", float, f"query parameter 'x' must be {FLOAT_FORM}, got '1_0.5'"),
+        (
+            "1" * 400,  # float() overflows to inf: refused, as in a path
+            float,
+            f"query parameter 'x' must be {FLOAT_FORM}, got '{'1' * 40}...'",
+        ),
+        (
+            AN_ID.replace("-", ""),
+            uuid.UUID,
+            f"query parameter 'x' must be {UUID_FORM}, got '{AN_ID.replace('-', '')}'",
+        ),
+        (
+            f"{{{AN_ID}}}",
+            uuid.UUID,
+            f"query parameter 'x' must be {UUID_FORM}, got '{{{AN_ID}}}'",  # uuid.UUID() takes it
+        ),
+        ("maybe", bool, f"query parameter 'x' must be {BOOL_FORM}, got 'maybe'"),
+        ("", bool, f"query parameter 'x' must be {BOOL_FORM}, got ''"),  # "?x" says neither
+        ("2", bool, f"query parameter 'x' must be {BOOL_FORM}, got '2'"),
+        # Decimal raises InvalidOperation, an ArithmeticError, not a ValueError
+        ("abc", Decimal, "query parameter 'x' must be Decimal, got 'abc'"),
+        (
+            "12:30",
+            datetime.date.fromisoformat,
+            "query parameter 'x' must be fromisoformat, got '12:30'",
+        ),
+    ],
+)
+def test_typed_query_value_refused(value: str, type_: Any, message: str) -> None:
+    with pytest.raises(InvalidParameter) as info:
+        QueryParams([("x", value)]).get("x", type=type_)
+    assert (info.value.status_code, info.value.detail) == (400, message)
+    assert (info.value.key, info.value.value) == ("x", value)
+
+
+@given(st.text(alphabet="0123456789.-_ +e\u0665\uff14", max_size=8) | st.text(max_size=8))
+@example("\u00b2")
+def test_typed_query_takes_exactly_what_the_path_converter_takes(text: str) -> None:
+    # One rule for a value, wherever the client puts it: {x:int} in the path, ?x= in the
+    # query; a query number may also be negative.
+    query = QueryParams([("x", text)])
+    for type_, converter, signed in [
+        (int, INT, True),
+        (float, FLOAT, True),
+        (uuid.UUID, UUID, False),
+    ]:
+        try:
+            got = query.get("x", type=type_)
+        except InvalidParameter:
+            got = None
+        negative = signed and text.startswith("-")
+        expected = converter.accept(text[1:] if negative else text)
+        if negative and expected is not None:
+            expected = -expected
+        assert got == expected
+
+
 @pytest.mark.parametrize(
     ("query", "call", "message"),
     [
         (
             b"page=abc",
             lambda q: q.get("page", type=int),
-            "query parameter 'page' must be int, got 'abc'",
-        ),
-        (
-            b"d=maybe",
-            lambda q: q.get("d", type=bool),
-            "query parameter 'd' must be bool, got 'maybe'",
+            f"query parameter 'page' must be {INT_FORM}, got 'abc'",
         ),
         (
             b"n=1&n=x",
             lambda q: q.getlist("n", type=int),
-            "query parameter 'n' must be int, got 'x'",
+            f"query parameter 'n' must be {INT_FORM}, got 'x'",
         ),
         (b"", lambda q: q["page"], "missing query parameter 'page'"),
-        (  # Decimal raises InvalidOperation, an ArithmeticError, not a ValueError
-            b"price=abc",
-            lambda q: q.get("price", type=Decimal),
-            "query parameter 'price' must be Decimal, got 'abc'",
-        ),
     ],
 )
 def test_query_params_bad_values_are_400(query: bytes, call: object, message: str) -> None:
@@ -186,6 +309,13 @@ def test_query_params_bad_values_are_400(query: bytes, call: object, message: st
         call(QueryParams(query))  # type: ignore[operator]
     assert info.value.status_code == 400
     assert info.value.detail == message
+
+
+def test_invalid_parameter_is_also_a_value_error() -> None:
+    # Code that wraps int(query["n"]) in `except ValueError` keeps working with type=int.
+    with pytest.raises(ValueError):
+        QueryParams(b"n=x").get("n", type=int)
+    assert issubclass(InvalidParameter, HTTPException)
 
 
 def test_missing_parameter_is_also_a_key_error() -> None:

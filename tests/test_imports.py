@@ -3,6 +3,7 @@
 Each check runs in a fresh interpreter, since this one has long imported everything.
 """
 
+import ast
 import json
 import os
 import subprocess
@@ -28,7 +29,7 @@ HEAVY = {
 
 def fresh(code: str) -> str:
     """What ``code`` prints in a fresh interpreter that imports the asgilab this one did
-    (the source, or the mypyc build when tests/test_compiled.py runs these tests)."""
+    (the source, or the mypyc build of the router when tests/test_compiled.py runs tests)."""
     env = {**os.environ, "PYTHONPATH": str(Path(asgilab.__file__).parent.parent)}
     done = subprocess.run(
         [sys.executable, "-P", "-c", code], env=env, capture_output=True, text=True, timeout=60
@@ -111,3 +112,97 @@ def test_the_lazy_names_work() -> None:
     router = asgilab.Router()
     router.add("/users/{id:int}", hello, methods=["GET"])
     assert "users/" in asgilab.draw(router).source
+
+
+# -- the package's import graph -------------------------------------------------------------
+
+PACKAGE = Path(asgilab.__file__).parent
+
+
+def _type_checking_only(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def imported_modules(source: str, modules: set[str]) -> set[str]:
+    """The modules of the package that ``source`` imports, at the top or inside functions,
+    but not in an ``if TYPE_CHECKING:`` block (types only: nothing runs).
+
+    >>> text = "from .tree import Node\\nimport asgilab.errors\\nfrom . import draw"
+    >>> sorted(imported_modules(text, {"tree", "errors", "draw", "__init__"}))
+    ['draw', 'errors', 'tree']
+    """
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _type_checking_only(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.ImportFrom):
+            # The module path below the package: "from .tree" and "from asgilab.tree" give
+            # ["tree"]; "from ." and "from asgilab" give [] (a submodule, or a name of
+            # __init__); None for another package.
+            below = None
+            if node.level == 1:
+                below = node.module.split(".") if node.module else []
+            elif node.level == 0 and (node.module or "").split(".")[0] == "asgilab":
+                below = (node.module or "").split(".")[1:]
+            if below:
+                found.add(below[0])
+            elif below is not None:
+                found.update(a.name if a.name in modules else "__init__" for a in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "asgilab":
+                    found.add(parts[1] if len(parts) > 1 else "__init__")
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(source))
+    return found & modules
+
+
+def import_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A cycle of ``graph`` (module -> modules it imports) as a path that ends where it
+    starts, or None. Iterative depth-first search.
+
+    >>> import_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+    True
+    >>> import_cycle({"a": {"b"}, "b": {"a"}})
+    ['a', 'b', 'a']
+    """
+    done: set[str] = set()
+    for start in sorted(graph):
+        if start in done:
+            continue
+        path = [start]
+        todo = [iter(sorted(graph[start]))]
+        while todo:
+            following = next(todo[-1], None)
+            if following is None:
+                done.add(path.pop())
+                todo.pop()
+            elif following in path:
+                return [*path[path.index(following) :], following]
+            elif following not in done:
+                path.append(following)
+                todo.append(iter(sorted(graph[following])))
+    return None
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    """tree -> router -> app: each module imports only what sits below it, even inside a
+    function (an import moved into a function to dodge a cycle is still a cycle)."""
+    sources = {path.stem: path.read_text(encoding="utf-8") for path in PACKAGE.glob("*.py")}
+    modules = set(sources)
+    graph = {name: imported_modules(text, modules) - {name} for name, text in sources.items()}
+    # Every submodule import runs asgilab/__init__.py first: that edge is not a choice.
+    assert import_cycle(graph) is None, f"import cycle: {' -> '.join(import_cycle(graph) or [])}"
+    # The layers of the routing, bottom up.
+    assert {"router", "explain", "app"}.isdisjoint(graph["tree"])
+    assert "router" not in graph["explain"]
+    assert "tree" in graph["router"]

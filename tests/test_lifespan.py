@@ -125,6 +125,31 @@ def test_state_reaches_requests_as_a_copy_when_the_server_keeps_none() -> None:
     assert replies == [{"db": "pool", "hits": 1}, {"db": "pool", "hits": 1}]
 
 
+def test_a_lifespan_may_set_app_state_which_handlers_read_as_request_app_state() -> None:
+    # The other bag: app.state is the app's own, shared by every request (not copied).
+    @contextlib.asynccontextmanager
+    async def lifespan(app: App) -> AsyncIterator[None]:
+        app.state.client = "connected"
+        yield
+        app.state.client = "closed"
+
+    app = App(lifespan=lifespan)
+
+    @app.get("/")
+    async def index(request: Request) -> str:
+        return str(request.app.state.client)
+
+    replies: list[str] = []
+
+    async def requests() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            replies.append((await client.get("/")).text)
+
+    asyncio.run(run_lifespan(app, {"type": "lifespan"}, requests))
+    assert (replies, app.state.client) == (["connected"], "closed")
+
+
 def test_state_is_forgotten_at_shutdown_and_not_carried_into_the_next_lifespan() -> None:
     runs = iter([{"db": "pool-1"}, None])
 

@@ -17,16 +17,20 @@ from asgilab.responses import (
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
+    RangeNotSatisfiable,
     RedirectResponse,
     Response,
     StreamingResponse,
+    byte_ranges,
     safe_redirect_target,
 )
 from asgilab.types import Receive, Scope, Send
 
 
 def fetch(
-    response: Response, method: str = "GET", headers: dict[str, str] | None = None
+    response: Response,
+    method: str = "GET",
+    headers: dict[str, str] | list[tuple[str, str]] | None = None,
 ) -> httpx.Response:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await response(scope, receive, send)
@@ -577,7 +581,8 @@ def test_file_response_range_gives_206_with_those_bytes(
 
 
 @pytest.mark.parametrize(
-    "range_", ["bytes=0-1,5-6", "items=0-9", "bytes=9-0", "bytes=x-", "bytes=-", "bytes=1-2-3"]
+    "range_",
+    ["items=0-9", "bytes=9-0", "bytes=x-", "bytes=-", "bytes=1-2-3", "bytes=,", "bytes=0-1,x"],
 )
 def test_file_response_ignores_a_range_it_does_not_serve(text_file: Path, range_: str) -> None:
     reply = fetch(FileResponse(text_file), headers={"range": range_})
@@ -605,9 +610,15 @@ def test_file_response_if_range_sends_the_range_only_for_the_same_version(
     assert (stale.status_code, len(stale.content)) == (200, 150_000)
 
 
-def test_file_response_head_with_a_range_sends_its_headers_only(text_file: Path) -> None:
+def test_file_response_head_with_a_range_answers_as_a_get_without_one(text_file: Path) -> None:
+    # RFC 9110 (14.2): range handling is defined for GET only; HEAD describes the whole.
     reply = fetch(FileResponse(text_file), method="HEAD", headers={"range": "bytes=0-9"})
-    assert (reply.status_code, reply.headers["content-length"], reply.content) == (206, "10", b"")
+    assert (reply.status_code, reply.headers["content-length"], reply.content) == (
+        200,
+        "150000",
+        b"",
+    )
+    assert "content-range" not in reply.headers
 
 
 def test_file_response_empty_file(tmp_path: Path) -> None:
@@ -636,7 +647,7 @@ def test_file_response_range_too_long_to_read_sends_the_whole_file(text_file: Pa
     assert (reply.status_code, len(reply.content)) == (200, text_file.stat().st_size)
 
 
-def test_file_response_ranges_only_for_get_and_head(text_file: Path) -> None:
+def test_file_response_ranges_only_for_get(text_file: Path) -> None:
     reply = fetch(FileResponse(text_file), method="POST", headers={"range": "bytes=0-9"})
     assert (reply.status_code, len(reply.content)) == (200, text_file.stat().st_size)
 
@@ -872,3 +883,189 @@ def test_a_receive_that_fails_does_not_cut_a_stream_short() -> None:
     scope = {"type": "http", "method": "GET", "headers": []}
     asyncio.run(StreamingResponse(lines())(scope, receive, send))  # type: ignore[arg-type]
     assert [m.get("body") for m in sent[1:]] == [b"0", b"1", b"2", b"3", b"4", b""]
+
+
+# -- issue 18: If-Modified-Since, what a 304 carries, repeated fields, multiple ranges ----
+
+LAST_MODIFIED = "Tue, 14 Nov 2023 22:13:20 GMT"  # text_file's mtime
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "status"),
+    [
+        ("GET", {"if-modified-since": LAST_MODIFIED}, 304),
+        ("HEAD", {"if-modified-since": LAST_MODIFIED}, 304),
+        ("GET", {"if-modified-since": "Wed, 15 Nov 2023 00:00:00 GMT"}, 304),  # later
+        ("GET", {"if-modified-since": "Sunday, 06-Nov-94 08:49:37 GMT"}, 200),  # RFC 850, older
+        ("GET", {"if-modified-since": "Tue, 14 Nov 2023 22:13:19 GMT"}, 200),  # a second older
+        ("GET", {"if-modified-since": "yesterday"}, 200),  # not a date: ignored
+        ("GET", {"if-modified-since": ""}, 200),
+        ("GET", {"if-modified-since": "Tue, 14 Nov 99999 22:13:20 GMT"}, 200),
+        ("POST", {"if-modified-since": LAST_MODIFIED}, 200),  # GET and HEAD only
+        # If-None-Match decides when present (RFC 9110, 13.2.2): the date is not looked at.
+        ("GET", {"if-modified-since": LAST_MODIFIED, "if-none-match": '"other"'}, 200),
+    ],
+)
+def test_file_response_if_modified_since(
+    text_file: Path, method: str, headers: dict[str, str], status: int
+) -> None:
+    reply = fetch(FileResponse(text_file), method=method, headers=headers)
+    assert reply.status_code == status
+    assert len(reply.content) == (150_000 if status == 200 and method != "HEAD" else 0)
+
+
+def test_file_response_if_modified_since_on_two_lines_is_ignored(text_file: Path) -> None:
+    # RFC 9110 (13.1.3): a value with more than one member is ignored.
+    lines = [("if-modified-since", LAST_MODIFIED), ("if-modified-since", LAST_MODIFIED)]
+    assert fetch(FileResponse(text_file), headers=lines).status_code == 200
+
+
+@pytest.mark.parametrize("condition", ["if-none-match", "if-modified-since"])
+def test_a_304_carries_validators_and_caching_headers_but_no_representation(
+    text_file: Path, condition: str
+) -> None:
+    given = {"cache-control": "max-age=60", "vary": "accept-encoding", "x-trace": "7"}
+    response = FileResponse(text_file, headers=given, filename="notes.txt")
+    full = fetch(response)
+    value = full.headers["etag"] if condition == "if-none-match" else LAST_MODIFIED
+    reply = fetch(response, headers={condition: value})
+    assert reply.status_code == 304
+    assert reply.content == b""
+    sent = {name for name, _ in reply.headers.multi_items()}
+    assert sent == {"cache-control", "vary", "x-trace", "etag", "last-modified"}
+    assert reply.headers["etag"] == full.headers["etag"]
+
+
+@pytest.mark.parametrize("cls", [Response, HTMLResponse, PlainTextResponse])
+def test_a_304_response_has_no_content_type(cls: type[Response]) -> None:
+    reply = fetch(cls(status_code=304, headers={"etag": '"v1"'}))
+    assert "content-type" not in reply.headers
+    assert reply.headers["etag"] == '"v1"'
+
+
+def test_if_none_match_on_two_lines_is_one_list(text_file: Path) -> None:
+    # RFC 9110 (5.3): repeated field lines combine, as if joined with commas.
+    etag = fetch(FileResponse(text_file)).headers["etag"]
+    for lines in (
+        [("if-none-match", etag), ("if-none-match", '"other"')],
+        [("if-none-match", '"other"'), ("if-none-match", etag)],
+    ):
+        assert fetch(FileResponse(text_file), headers=lines).status_code == 304
+
+
+def test_conditions_are_only_for_get_and_head(text_file: Path) -> None:
+    etag = fetch(FileResponse(text_file)).headers["etag"]
+    reply = fetch(FileResponse(text_file), method="POST", headers={"if-none-match": etag})
+    assert (reply.status_code, len(reply.content)) == (200, 150_000)
+
+
+def test_conditions_are_ignored_by_an_error_page(text_file: Path) -> None:
+    # RFC 9110 (13.2.1): preconditions hold for a 2xx answer only; a 404 page stays a 404.
+    etag = fetch(FileResponse(text_file)).headers["etag"]
+    reply = fetch(FileResponse(text_file, status_code=404), headers={"if-none-match": etag})
+    assert (reply.status_code, len(reply.content)) == (404, 150_000)
+
+
+def test_a_range_on_two_lines_is_invalid_and_ignored(text_file: Path) -> None:
+    # Range is no list: "bytes=0-4, bytes=5-9" has no meaning, so the whole file is sent.
+    lines = [("range", "bytes=0-4"), ("range", "bytes=5-9")]
+    reply = fetch(FileResponse(text_file), headers=lines)
+    assert (reply.status_code, len(reply.content)) == (200, 150_000)
+    assert "content-range" not in reply.headers
+
+
+def parts_of(reply: httpx.Response) -> list[tuple[str, str, bytes]]:
+    """The (content-type, content-range, body) of each part of a multipart/byteranges reply."""
+    media_type, _, boundary = reply.headers["content-type"].partition("; boundary=")
+    assert media_type == "multipart/byteranges"
+    assert reply.headers["content-length"] == str(len(reply.content))
+    delimiter = b"--" + boundary.encode()
+    assert reply.content.endswith(delimiter + b"--\r\n")
+    parts = []
+    for raw in reply.content.split(delimiter)[1:-1]:
+        head, _, body = raw.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        fields = dict(line.split(": ", 1) for line in head.decode().split("\r\n"))
+        parts.append((fields["content-type"], fields["content-range"], body.removesuffix(b"\r\n")))
+    return parts
+
+
+@pytest.mark.parametrize(
+    ("range_", "expected"),
+    [
+        ("bytes=0-4,1000-1004", [("0-4", b"line\n"), ("1000-1004", b"line\n")]),
+        (
+            "bytes=0-1, 1000-1001 ,-3",
+            [("0-1", b"li"), ("1000-1001", b"li"), ("149997-149999", b"ne\n")],
+        ),
+        # Out of order and apart: the client's order is kept (RFC 9110, 14.6).
+        ("bytes=1000-1001,0-1", [("1000-1001", b"li"), ("0-1", b"li")]),
+        # Unsatisfiable ranges are left out; what is left is sent.
+        ("bytes=0-1,999999-,1000-1001", [("0-1", b"li"), ("1000-1001", b"li")]),
+    ],
+)
+def test_file_response_several_ranges_answer_multipart_byteranges(
+    text_file: Path, range_: str, expected: list[tuple[str, bytes]]
+) -> None:
+    reply = fetch(FileResponse(text_file), headers={"range": range_})
+    assert reply.status_code == 206
+    assert "content-range" not in reply.headers
+    assert parts_of(reply) == [
+        ("text/plain; charset=utf-8", f"bytes {span}/150000", body) for span, body in expected
+    ]
+
+
+@pytest.mark.parametrize(
+    ("range_", "content_range"),
+    [
+        ("bytes=0-9,", "bytes 0-9/150000"),  # an empty list element (RFC 9110, 5.6.1)
+        ("bytes=,0-9,,", "bytes 0-9/150000"),
+        ("bytes=0-9,999999-", "bytes 0-9/150000"),  # one satisfiable range: no multipart
+        # Overlapping, adjacent or close ranges are sent once, as one (RFC 9110, 14.6).
+        ("bytes=0-99," + ",".join(["0-99"] * 99), "bytes 0-99/150000"),
+        ("bytes=" + ",".join(f"{i}-{i}" for i in range(100)), "bytes 0-99/150000"),
+        ("bytes=50-99,0-49", "bytes 0-99/150000"),
+        ("bytes=0-9,20-29", "bytes 0-29/150000"),  # a gap smaller than a part's headers
+        ("bytes=-10,149000-", "bytes 149000-149999/150000"),
+    ],
+)
+def test_file_response_ranges_that_make_one_answer_one_range(
+    text_file: Path, range_: str, content_range: str
+) -> None:
+    reply = fetch(FileResponse(text_file), headers={"range": range_})
+    assert reply.status_code == 206
+    assert reply.headers["content-range"] == content_range
+    assert reply.headers["content-type"] == "text/plain; charset=utf-8"
+    first, last = map(int, content_range.split()[1].partition("/")[0].split("-"))
+    assert reply.content == (b"line\n" * 30_000)[first : last + 1]
+
+
+def test_file_response_all_ranges_unsatisfiable_is_416(tmp_path: Path) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"x" * 100_000)
+    reply = fetch(FileResponse(path), headers={"range": "bytes=200000-200100,300000-"})
+    assert reply.status_code == 416
+    assert reply.headers["content-range"] == "bytes */100000"
+
+
+def test_file_response_too_many_ranges_sends_the_whole_file(text_file: Path) -> None:
+    # 101 ranges, 1 KB apart: past the cap, the header is ignored, as RFC 9110 (14.2) allows.
+    many = "bytes=" + ",".join(f"{i * 1000}-{i * 1000}" for i in range(101))
+    reply = fetch(FileResponse(text_file), headers={"range": many})
+    assert (reply.status_code, len(reply.content)) == (200, 150_000)
+    hundred = "bytes=" + ",".join(f"{i * 1000}-{i * 1000}" for i in range(100))
+    assert len(parts_of(fetch(FileResponse(text_file), headers={"range": hundred}))) == 100
+
+
+def test_file_response_ranges_cannot_amplify(text_file: Path) -> None:
+    # The same 100 KB asked 100 times is sent once: the answer is never much more than the file.
+    reply = fetch(FileResponse(text_file), headers={"range": "bytes=" + ",".join(["0-"] * 100)})
+    assert (reply.status_code, len(reply.content)) == (206, 150_000)
+
+
+def test_byte_ranges() -> None:
+    assert byte_ranges("bytes=0-9,", 100) == [(0, 9)]
+    assert byte_ranges("bytes=900-,0-9", 1000) == [(900, 999), (0, 9)]
+    assert byte_ranges("bytes=0-50,40-60", 100) == [(0, 60)]
+    assert byte_ranges("bytes=0-1,x", 100) is None
+    with pytest.raises(RangeNotSatisfiable):
+        byte_ranges("bytes=100-,200-", 100)

@@ -261,7 +261,7 @@ def test_router_agrees_with_reference(
         assert not expect_conflict, (pattern_text, route_methods, shapes)
         taken.update(route_methods)
         accepted.append((route, pattern))
-        found = router._find(pattern)  # the non-mutating lookup that include() relies on
+        found = router.find(pattern)  # the non-mutating lookup that include() relies on
         assert found is not None and all(found.routes[m] is route for m in route_methods)
         # Paths built from the routes themselves hit far more often than random ones
         # (a mixed segment such as {a}.{b} with a="x.y" may not round-trip: skip those).

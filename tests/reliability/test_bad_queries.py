@@ -29,10 +29,30 @@ REPEATED = b"&".join([b"tag=x"] * 5000)
 
 # id, query, status, body
 QUERIES = [
-    ("bad-int", b"page=abc", 400, b"query parameter 'page' must be int, got 'abc'"),
-    ("invalid-escape-as-int", b"page=%zz", 400, b"query parameter 'page' must be int, got '%zz'"),
-    ("empty-int", b"page=", 400, b"query parameter 'page' must be int, got ''"),
-    ("float-for-int", b"page=1e3", 400, b"query parameter 'page' must be int, got '1e3'"),
+    (
+        "bad-int",
+        b"page=abc",
+        400,
+        b"query parameter 'page' must be int (ASCII digits, such as 42), got 'abc'",
+    ),
+    (
+        "invalid-escape-as-int",
+        b"page=%zz",
+        400,
+        b"query parameter 'page' must be int (ASCII digits, such as 42), got '%zz'",
+    ),
+    (
+        "empty-int",
+        b"page=",
+        400,
+        b"query parameter 'page' must be int (ASCII digits, such as 42), got ''",
+    ),
+    (
+        "float-for-int",
+        b"page=1e3",
+        400,
+        b"query parameter 'page' must be int (ASCII digits, such as 42), got '1e3'",
+    ),
     ("last-value-wins", b"page=2&page=3", 200, search(3, params=2)),
     ("repeated-keys-kept", b"tag=a&tag=b&tag=a", 200, search(tags=["a", "b", "a"], params=3)),
     ("invalid-escape-kept", b"tag=%zz&tag=%", 200, search(tags=["%zz", "%"], params=2)),

@@ -12,7 +12,11 @@ from .support import free_port, start_uvicorn, stop_process, wait_for_http
 # (path, status, body) a worker must answer exactly, whichever one takes the connection.
 EXPECTED = [
     ("/items/7", 200, b'{"id":7}'),
-    ("/search?page=abc", 400, b"query parameter 'page' must be int, got 'abc'"),
+    (
+        "/search?page=abc",
+        400,
+        b"query parameter 'page' must be int (ASCII digits, such as 42), got 'abc'",
+    ),
     ("/files/%zz", 400, b"invalid path: invalid percent-escape '%zz' in path segment '%zz'"),
     ("/raise", 500, b"Internal Server Error"),
     ("/nowhere", 404, b"Not Found"),

@@ -23,8 +23,8 @@ import typing
 from .app import App
 from .background import BackgroundTask, BackgroundTasks
 from .converters import Converter
-from .cors import CORSMiddleware
 from .datastructures import URL, Headers, QueryParams, State, UploadFile
+from .dependencies import Depends
 from .draw import Drawing, draw, draw_steps
 from .errors import (
     AsgilabError,
@@ -48,7 +48,6 @@ from .responses import (
     safe_redirect_target,
 )
 from .router import Match, Route, Router
-from .staticfiles import StaticFiles
 from .treeview import DrawError
 
 __version__ = "0.1.0"
@@ -62,6 +61,7 @@ __all__ = [
     "CORSMiddleware",
     "Client",
     "Converter",
+    "Depends",
     "DrawError",
     "Drawing",
     "FileResponse",
@@ -105,13 +105,17 @@ _LAZY = {
     "Server": "server",  # uvicorn
     "serve": "server",
     "Trace": "trace",  # what the client records
+    "CORSMiddleware": "cors",  # what only some apps add
+    "StaticFiles": "staticfiles",
 }
 
 # NOTE: to type checkers the lazy names are ordinary imports: they know each one's type,
 # and, never seeing the module ``__getattr__``, still reject a misspelt ``asgilab.X``.
 if typing.TYPE_CHECKING:
     from .client import AsyncClient, Client
+    from .cors import CORSMiddleware
     from .server import Server, serve
+    from .staticfiles import StaticFiles
     from .trace import Trace
 else:
 

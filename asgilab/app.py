@@ -10,20 +10,25 @@ An :class:`App` is an ASGI application. For each HTTP request it
    as 204;
 3. when no route matches, answers in this order: a 308 redirect to the other
    trailing-slash form if *that* has a route for the method; 405 with ``Allow``
-   (or, for OPTIONS, an automatic 204 with ``Allow``) if the path exists for other
-   methods; else 404;
-4. turns exceptions into responses: ``HTTPException`` into its status, anything
-   registered with :meth:`App.exception_handler` into what that handler returns,
-   anything else into a plain 500 (logged; the traceback shown only with
+   (or, for OPTIONS, an automatic 204 with ``Allow``, also for the other slash form
+   of a route) if the path exists for other methods; else 404;
+4. turns exceptions into responses, one error contract for all: every error answer
+   the App makes (400 for a path it cannot read, 404, 405, 413, 400 for a bad body,
+   500) goes through the handlers registered with :meth:`App.exception_handler`, so
+   one ``HTTPException`` handler shapes them all; without one, an ``HTTPException``
+   answers its status with its ``detail`` (text, or JSON for a dict or list), and
+   anything else a plain 500 (always logged with its traceback; shown only with
    ``debug=True``);
 5. after the response is sent, hands background tasks to its runner.
 
 It also speaks the ASGI lifespan protocol (startup, shutdown, state for every
 request, a drain of background work) and wraps itself in middleware.
 
-One pipeline: a request enters :meth:`App.__call__`, goes through the middleware
-stack if there is one (built when middleware is added), and reaches
-:meth:`App._route`, which finds the route, calls the handler and sends its result.
+One pipeline: a request enters :meth:`App.__call__`, which looks its route up (and
+keeps it in ``scope["route"]``, None for none, so middleware sees it), goes through
+the middleware stack if there is one (built when middleware is added), and reaches
+:meth:`App._serve`, which calls the handler and sends its result: one walk of the tree
+per request. :meth:`App.mount` hands a prefix to another ASGI app.
 
 >>> app = App()
 >>> @app.get("/users/{user_id:int}")
@@ -38,25 +43,29 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from types import EllipsisType
-from typing import Any, TypeVar, cast
+from http import HTTPStatus
+from typing import Any, TypeVar, Unpack, cast, overload
 from urllib.parse import quote, quote_from_bytes
 
 from .background import BackgroundRunner, is_async_callable, run_sync
 from .datastructures import State, strip_root_path
+from .dependencies import finish_dependencies
 from .errors import (
     AsgilabError,
     ClientDisconnect,
     HTTPException,
+    InvalidArgument,
     InvalidArgumentType,
     InvalidPath,
+    InvalidPattern,
 )
 from .handlers import CallWith, Handler, body_limit, render_result, to_response
-from .lifespan import Lifespan, run_lifespan
+from .lifespan import Lifespan, run_lifespan, warn_if_not_running
 from .middleware import FunctionMiddleware, Middleware, MiddlewareFunction, build_stack
 from .request import DEFAULT_MAX_BODY_SIZE, Request
-from .responses import PlainTextResponse, RedirectResponse, Response
-from .router import Miss, Route, Router, prepared, redefines
+from .responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from .router import Match, Miss, Route, Router, prepared, redefines
+from .routes import MOUNT_PATH, RouteOptions, route_extras
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["App"]
@@ -148,64 +157,71 @@ class App:
         # The middleware stack, whose innermost app is _route: None until add_middleware
         # builds it (anew for each layer added). Without it, __call__ calls _route.
         self._stack: ASGIApp | None = None
+        # Whether a request came already (the first checks that the lifespan runs).
+        self._served = False
 
     # -- registration ----------------------------------------------------------------
 
     def route(
-        self,
-        path: str,
-        methods: Iterable[str] | None = None,
-        *,
-        name: str | None = None,
-        max_body_size: int | EllipsisType | None = ...,
-        max_files: int | EllipsisType = ...,
-        max_fields: int | EllipsisType = ...,
-        max_part_size: int | EllipsisType = ...,
-        extras: Mapping[str, Any] | None = None,
+        self, path: str, methods: Iterable[str] | None = None, **options: Unpack[RouteOptions]
     ) -> Callable[[F], F]:
         """Register the decorated handler for ``path`` and ``methods`` (default GET).
 
         ``max_body_size`` overrides the App's body limit for this route (None: no
         limit); ``max_files``, ``max_fields`` and ``max_part_size`` the limits its
-        forms are read within. They are kept in ``route.extras`` with any other ``extras``.
+        forms are read within; ``status_code`` the status of the handler's answer;
+        ``dependencies`` callables resolved before the handler. They are kept in
+        ``route.extras`` with any other ``extras``, as a :class:`Router`'s decorators,
+        which take the same options, keep them. A route at ``""`` (a group's prefix)
+        belongs on a Router that is included under a prefix, and is refused here.
         """
-        route_extras = dict(extras or {})
-        for option, value in [
-            ("max_body_size", max_body_size),
-            ("max_files", max_files),
-            ("max_fields", max_fields),
-            ("max_part_size", max_part_size),
-        ]:
-            if value is not ...:
-                route_extras[option] = value
+        if path == "":
+            raise InvalidPattern(
+                "route '' serves a group's prefix: register it on a Router and include it"
+                " under a prefix (app.include(router, prefix='/api/articles')), or use '/'"
+                " for the root"
+            )
+        extras = route_extras(path, options)
+        name = options.get("name")
 
         def decorator(func: F) -> F:
             self.router.add(
-                path, func, methods=methods, name=name, extras=route_extras, prepare=self._prepare
+                path, func, methods=methods, name=name, extras=extras, prepare=self._prepare
             )
             return func
 
         return decorator
 
-    def get(self, path: str, **options: Any) -> Callable[[F], F]:
+    def get(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
         """Register a GET (and so HEAD) handler."""
         return self.route(path, ["GET"], **options)
 
-    def post(self, path: str, **options: Any) -> Callable[[F], F]:
+    def post(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
         """Register a POST handler."""
         return self.route(path, ["POST"], **options)
 
-    def put(self, path: str, **options: Any) -> Callable[[F], F]:
+    def put(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
         """Register a PUT handler."""
         return self.route(path, ["PUT"], **options)
 
-    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
+    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
         """Register a PATCH handler."""
         return self.route(path, ["PATCH"], **options)
 
-    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
+    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
         """Register a DELETE handler."""
         return self.route(path, ["DELETE"], **options)
+
+    def mount(self, prefix: str, app: ASGIApp, name: str | None = None) -> None:
+        """Hand every request to ``prefix`` and below it to the ASGI ``app``.
+
+        Any method, HTTP and websocket. The app gets ``root_path`` (the App's own plus
+        ``prefix``) and the full ``path`` and ``raw_path``, as the ASGI spec says, so a
+        Starlette app or another App routes and builds URLs under the prefix. Lifespan
+        events are not forwarded: start what the mounted app needs in this App's
+        lifespan. See :meth:`Router.mount <asgilab.router.Router.mount>`.
+        """
+        self.router.mount(prefix, app, name, prepare=self._prepare)
 
     def include(self, router: Router, prefix: str = "") -> None:
         """Add every route of ``router`` under ``prefix``; handlers are checked now."""
@@ -259,6 +275,11 @@ class App:
         the app serves: the next request gets the new stack; requests already in flight
         keep the one they started with.
         """
+        if not callable(cls):
+            raise InvalidArgumentType(
+                f"add_middleware({cls!r}): expected a middleware class (or a callable taking"
+                " the app), e.g. app.add_middleware(CORSMiddleware, allow_origins=[...])"
+            )
         layer = Middleware(cls, dict(options))
         layers = list(self.user_middleware)
         for index, old in enumerate(layers):
@@ -273,40 +294,137 @@ class App:
         self.user_middleware = layers
         self._stack = stack
 
-    def middleware(self, func: MiddlewareFunction) -> MiddlewareFunction:
+    @overload
+    def middleware(self, func: MiddlewareFunction) -> MiddlewareFunction: ...
+
+    @overload
+    def middleware(self, func: str) -> Callable[[MiddlewareFunction], MiddlewareFunction]: ...
+
+    def middleware(
+        self, func: MiddlewareFunction | str
+    ) -> MiddlewareFunction | Callable[[MiddlewareFunction], MiddlewareFunction]:
         """Register ``async def mw(request, call_next)`` as a layer (last added: outermost).
 
-        See :mod:`asgilab.middleware` for the order and for what ``call_next`` returns.
+        ``@app.middleware`` and FastAPI's spelling ``@app.middleware("http")`` both work;
+        anything else is refused here, not at the first request. See
+        :mod:`asgilab.middleware` for the order and for what ``call_next`` returns.
         """
+        if isinstance(func, str):
+            if func != "http":
+                raise InvalidArgument(
+                    f"app.middleware({func!r}): only 'http' middleware exists; write"
+                    " @app.middleware or @app.middleware('http') above"
+                    " async def mw(request, call_next)"
+                )
+            return self.middleware
+        if not callable(func):
+            raise InvalidArgumentType(
+                f"app.middleware({func!r}): expected async def mw(request, call_next); write"
+                " @app.middleware or @app.middleware('http') above it"
+            )
         self.add_middleware(FunctionMiddleware, dispatch=func)
         return func
 
-    def _prepare(self, route: Route) -> Handler:
+    def _prepare(self, route: Route) -> Handler | _Mount:
         """The handler for ``route``, built once, before the router adds the route (whose
         ``handler`` it becomes); it raises for a function that cannot serve the route."""
+        if "mount" in route.extras:
+            return _Mount(route, self.max_body_size)
         return Handler(route, self.max_body_size)
 
     # -- ASGI ------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one ASGI connection: an HTTP request goes through the middleware stack
-        (if any) to :meth:`_route`; lifespan and websocket take :meth:`_other_scope`."""
+        """Serve one ASGI connection: an HTTP request is routed first, then goes through
+        the middleware stack (if any) to :meth:`_serve`; lifespan and websocket take
+        :meth:`_other_scope`.
+
+        The route is looked up before any middleware runs, so that middleware,
+        dependencies and handlers can read which route matched: ``scope["route"]`` (None
+        when none did). The innermost layer reuses that lookup: one walk per request.
+        """
         if scope["type"] != "http":
             await self._other_scope(scope, receive, send)
             return
+        if not self._served:
+            # The first request: say now if the lifespan the app has is not running.
+            self._served = True
+            warn_if_not_running(self)
         # The scope becomes this App's before any middleware, which may read both.
         scope["app"] = self
         if self.lifespan_state is not None and "state" not in scope:
             scope["state"] = dict(self.lifespan_state)
+        raw = scope.get("raw_path")
+        found: Match | Miss | _BadPath
+        if raw is not None and not scope.get("root_path"):
+            # PERF: the usual request, with _lookup inlined (a frame less): a raw path and
+            # no root path. A path that cannot be read takes _lookup, which says why.
+            try:
+                path = raw.decode()
+                found = self.router.lookup(scope["method"], path)
+            except (UnicodeDecodeError, InvalidPath):
+                path, found = self._lookup(scope)
+            else:
+                if found:
+                    scope["route"] = found.route
+                    scope["path_params"] = found.params
+                else:
+                    scope["route"] = None
+        else:
+            path, found = self._lookup(scope)
         stack = self._stack
         if stack is None:
-            await self._route(scope, receive, send)
+            await self._serve(scope, receive, send, path, found)
         else:
-            # A request in flight keeps the stack it started with, whatever is added meanwhile.
-            await stack(scope, receive, send)
+            # For _route, the stack's innermost app; the path it was found for tells it
+            # whether a middleware has since rewritten the path (then it looks up again).
+            scope["asgilab.lookup"] = (scope["path"], path, found)
+            try:
+                # A request in flight keeps the stack it started with, whatever is added
+                # meanwhile.
+                await stack(scope, receive, send)
+            finally:
+                # The App leaves no mark of its own in the scope (a server may reuse it).
+                scope.pop("asgilab.lookup", None)
+
+    def _lookup(self, scope: Scope) -> tuple[str, Match | Miss | _BadPath]:
+        """The route for this request's method and path, kept in ``scope["route"]``."""
+        raw = scope.get("raw_path")
+        try:
+            path = raw.decode() if raw is not None else quote(scope["path"])
+        except UnicodeDecodeError:
+            scope["route"] = None
+            return scope["path"], _BadPath(HTTPException(400, "path is not valid UTF-8"))
+        root_path = scope.get("root_path")
+        if root_path:
+            # Servers differ: uvicorn puts root_path in front of path, httpx does not.
+            path = strip_root_path(path, root_path) or path
+        try:
+            found = self.router.lookup(scope["method"], path)
+        except InvalidPath as exc:
+            scope["route"] = None
+            return path, _BadPath(HTTPException(400, f"invalid path: {exc}"))
+        if found:
+            scope["route"] = found.route
+            scope["path_params"] = found.params
+        else:
+            scope["route"] = None
+        return path, found
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The innermost app: route one HTTP request, call its handler, send the result.
+        """The innermost app of the middleware stack: serve the route :meth:`__call__`
+        found (looked up again only when a middleware rewrote the path)."""
+        saved = scope.pop("asgilab.lookup", None)
+        if saved is not None and saved[0] is scope["path"]:
+            _, path, found = saved
+        else:
+            path, found = self._lookup(scope)
+        await self._serve(scope, receive, send, path, found)
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, path: str, match: Match | Miss | _BadPath
+    ) -> None:
+        """Call the handler of the route found, and send the result.
 
         PERF: kept flat on purpose. A request meets two coroutines of the App's on its
         way to the handler, ``__call__`` and this one: each costs a frame, and a resume
@@ -314,33 +432,18 @@ class App:
         directly when its :class:`~asgilab.handlers.CallWith` allows.
         """
         method = scope["method"]
-        raw = scope.get("raw_path")
-        try:
-            path = raw.decode() if raw is not None else quote(scope["path"])
-        except UnicodeDecodeError:
-            await PlainTextResponse("path is not valid UTF-8", 400)(scope, receive, send)
-            return
-        root_path = scope.get("root_path")
-        if root_path:
-            # Servers differ: uvicorn puts root_path in front of path, httpx does not.
-            path = strip_root_path(path, root_path) or path
-        try:
-            match = self.router.lookup(method, path)
-        except InvalidPath as exc:
-            await PlainTextResponse(f"invalid path: {exc}", 400)(scope, receive, send)
-            return
         if not match:
             # A Miss (a Match is never falsy): the walk that found no route also found
-            # what the path has instead.
+            # what the path has instead. Or a path that could not be read at all.
             await self._no_route(scope, receive, send, method, path, cast(Miss, match))
             return
 
+        match = cast(Match, match)
         route = match.route
         endpoint = route.handler
         if endpoint is None:  # a route of a Router made without this App
             endpoint = prepared(route, self._prepare(route)).handler
         params = match.params
-        scope["path_params"] = params
         request = Request(scope, receive, endpoint.max_body_size)
         try:
             call_with = endpoint.call_with
@@ -350,7 +453,7 @@ class App:
                 result = await endpoint.func(request, params[endpoint.only_param])
             elif call_with is _PARAMS:
                 result = await endpoint.func(request, **params)
-            else:
+            else:  # (a mount's handler too: see _Mount)
                 result = await endpoint(request, params)
             # What is sent, decided in one place: prebuilt headers and a body, or a Response.
             answer = render_result(result, endpoint.name)
@@ -367,7 +470,8 @@ class App:
                     endpoint.name,
                     len(request._background.tasks),
                 )
-                request._background = None
+                # Dropped; the after-response step still runs (dependency clean-ups).
+                request._background.tasks.clear()
             answer = await self._error_response(request, exc)
         if isinstance(answer, tuple):
             headers, body = answer
@@ -385,14 +489,42 @@ class App:
         if scope_type == "lifespan":
             await run_lifespan(self, scope, receive, send)
         elif scope_type == "websocket":
+            # A websocket reaches a mounted app; the App itself has no websocket routes.
+            mount = self._websocket_mount(scope)
+            if mount is not None:
+                await mount.forward(scope, receive, send)
+                return
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 1000, "reason": "no websocket routes"})
         else:
             raise AsgilabError(f"unsupported ASGI scope type {scope_type!r}")
 
+    def _websocket_mount(self, scope: Scope) -> _Mount | None:
+        """The mount a websocket's path leads to (its handshake is a GET), if any."""
+        raw = scope.get("raw_path")
+        try:
+            path = raw.decode() if raw is not None else quote(scope["path"])
+            root_path = scope.get("root_path")
+            if root_path:
+                path = strip_root_path(path, root_path) or path
+            found = self.router.lookup("GET", path)
+        except (UnicodeDecodeError, InvalidPath):
+            return None
+        if not found or "mount" not in found.route.extras:
+            return None
+        handler = found.route.handler
+        if handler is None:  # a mount of a Router made without this App
+            handler = prepared(found.route, self._prepare(found.route)).handler
+        return cast(_Mount, handler)
+
     async def _after(self, request: Request) -> None:
+        """After the response: finish generator dependencies, hand background tasks on,
+        close the request (a form's files)."""
+        await finish_dependencies(request)
         if request._background is not None and request._background.tasks:
-            self.background.submit(request._background)
+            # Queued for the lifespan's drain, or, with no lifespan running, run here in
+            # the request's own task, which the server waits for (see asgilab.background).
+            await self.background.after_response(request._background, self.shutdown_timeout)
         await request.close()
 
     async def _no_route(
@@ -402,8 +534,13 @@ class App:
 
         The walk that missed noted the other trailing-slash form and the allowed methods:
         no second walk. A Router subclass that redefines :meth:`~Router.redirect_slash` or
-        :meth:`~Router.allowed_methods` (a rule of its own) is asked instead.
+        :meth:`~Router.allowed_methods` (a rule of its own) is asked instead. An OPTIONS
+        for the other slash form of a route is answered as for the route. Every error
+        answer goes through the exception handlers, as a handler's HTTPException does.
         """
+        if isinstance(miss, _BadPath):  # a path that cannot be read: 400
+            await self._answer_error(scope, receive, send, miss.error)
+            return
         router = self.router
         rules = type(router)
         try:
@@ -429,8 +566,23 @@ class App:
                 allowed = miss.allowed
             else:
                 allowed = router.allowed_methods(path)
+            if allowed:
+                # A method no mount's route lists (PROPFIND) still goes to the mounted app.
+                mount = _mount_at(miss) if rules.allowed_methods is Router.allowed_methods else None
+                if mount is not None:
+                    await self._answer(mount.forward, scope, receive, send, None)
+                    return
+            elif method == "OPTIONS" and path != "/":
+                # A preflight for the other slash form of a route: answered as for the route.
+                other = path[:-1] if path.endswith("/") else path + "/"
+                if rules.allowed_methods is Router.allowed_methods:
+                    allowed = frozenset(m for node in miss.others for m in node.methods)
+                else:
+                    allowed = router.allowed_methods(other)
         except InvalidPath as exc:
-            await PlainTextResponse(f"invalid path: {exc}", 400)(scope, receive, send)
+            await self._answer_error(
+                scope, receive, send, HTTPException(400, f"invalid path: {exc}")
+            )
             return
         if allowed:
             allow = ", ".join(sorted(allowed | {"OPTIONS"}))
@@ -440,6 +592,12 @@ class App:
             error = HTTPException(405, headers={"allow": allow})
         else:
             error = HTTPException(404)
+        await self._answer_error(scope, receive, send, error)
+
+    async def _answer_error(
+        self, scope: Scope, receive: Receive, send: Send, error: HTTPException
+    ) -> None:
+        """Send the answer to an error the App found itself, shaped by the handlers."""
         request = Request(scope, receive, self.max_body_size)
         response = await self._error_response(request, error)
         await response(scope, receive, send)
@@ -452,8 +610,9 @@ class App:
             return None
         mro = type(exc).__mro__
         if isinstance(exc, HTTPException):
-            if exc.status_code in handlers:
-                return handlers[exc.status_code]
+            status = exc.status_code
+            if type(status) is int and status in handlers:
+                return handlers[status]
             # An HTTPException is an answer (404, 405, 400), not an error: only handlers of
             # HTTPException and its subclasses shape it, not those of the other classes it
             # has (MissingParameter is a KeyError, every HTTPException an Exception).
@@ -500,7 +659,14 @@ class App:
             await response(scope, receive, send)
 
     async def _error_response(self, request: Request, exc: Exception) -> Response:
-        """The response for an exception a handler (or middleware) raised."""
+        """The response for an exception a handler (or middleware, or the App) raised.
+
+        The one error contract: every error answer passes here, so the handlers shape
+        them all. An error that is not an HTTPException is logged with its traceback
+        first, whether or not a handler then shapes the answer.
+        """
+        if not isinstance(exc, HTTPException):
+            self._log_error(request, exc)
         handler = self._find_handler(exc)
         if handler is not None:
             try:
@@ -517,16 +683,53 @@ class App:
                 return response
             except Exception as handler_exc:
                 logger.exception("exception handler %r itself failed", handler)
+                if not isinstance(handler_exc, HTTPException):
+                    return self._internal_error(handler_exc)
                 exc = handler_exc
         if isinstance(exc, HTTPException):
-            status = exc.status_code
+            return self._http_error(request, exc)
+        return self._internal_error(exc)
+
+    def _http_error(self, request: Request, exc: HTTPException) -> Response:
+        """The default answer to an HTTPException: its detail as text, or JSON for any
+        other JSON value. One spoilt after it was made (a status that is not one, a
+        detail JSON cannot encode) still gets an answer, and a log line saying why."""
+        status = exc.status_code
+        try:
+            if type(status) is not int or not 100 <= status <= 599:
+                raise InvalidArgument(f"status_code {status!r} is not an HTTP status")
+            headers = exc.headers
             if status in (204, 304) or status < 200:
-                return Response(status_code=status, headers=exc.headers)
-            return PlainTextResponse(exc.detail, status, headers=exc.headers)
+                return Response(status_code=status, headers=headers)
+            detail = exc.detail
+            if isinstance(detail, str):
+                return PlainTextResponse(detail, status, headers=headers)
+            return JSONResponse(detail, status, headers=headers)
+        except Exception as broken:
+            logger.error(
+                "%s %s: %s could not be sent as it is (%s)",
+                request.method,
+                request.path,
+                type(exc).__name__,
+                broken,
+                exc_info=exc,
+            )
+        if type(status) is int and 400 <= status <= 599 and isinstance(exc.headers, dict):
+            # Only the detail was wrong: the status still says what happened.
+            try:
+                return PlainTextResponse(HTTPStatus(status).phrase, status)
+            except ValueError:
+                pass
+        return self._internal_error(None)
+
+    def _log_error(self, request: Request, exc: BaseException) -> None:
         logger.error(
             "%s %s: unhandled %s", request.method, request.path, type(exc).__name__, exc_info=exc
         )
-        if self.debug:
+
+    def _internal_error(self, exc: BaseException | None) -> Response:
+        """A plain 500 (its traceback shown only with ``debug=True``)."""
+        if self.debug and exc is not None:
             text = "".join(traceback.format_exception(exc))
             return PlainTextResponse(f"500 Internal Server Error\n\n{text}", 500)
         return PlainTextResponse("Internal Server Error", 500)
@@ -554,3 +757,90 @@ class _ErrorLayer:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.owner._answer(self.app, scope, receive, send, None)
+
+
+class _BadPath:
+    """A request path that cannot be read (not UTF-8, a bad escape): what the lookup
+    found instead of a route. Falsy, like a Miss; the App answers ``error``, a 400."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: HTTPException) -> None:
+        self.error = error
+
+    def __bool__(self) -> bool:
+        return False
+
+
+def _mount_at(miss: Miss) -> _Mount | None:
+    """The mount whose path the missed request reached, if any (a method no route lists)."""
+    for node in miss.ends:
+        for target in node.targets.values():
+            handler = target.route.handler
+            if isinstance(handler, _Mount):
+                return handler
+    return None
+
+
+class _Mount:
+    """The handler of a mount's two routes: it hands the request to the mounted ASGI app.
+
+    PERF: it takes a handler's place, so the App calls it as it calls any handler that
+    needs help (``handler(request, params)``): normal routes pay nothing for mounts. What
+    it returns is the answer, an ASGI app the App then runs with the request's scope.
+    """
+
+    __slots__ = ("app", "call_with", "form_limits", "func", "max_body_size", "name", "prefix")
+
+    def __init__(self, route: Route, max_body_size: int | None) -> None:
+        self.app: ASGIApp = route.extras["mount"]
+        # The mount's prefix: the path of the first route, and the second's without MOUNT_PATH.
+        self.prefix = route.path.removesuffix(MOUNT_PATH)
+        self.call_with = None  # none of CallWith's: the App calls self(request, params)
+        self.func = self.app
+        self.name = f"mount {self.prefix}"
+        self.max_body_size = max_body_size
+        self.form_limits = None
+
+    async def __call__(self, request: Request, params: Mapping[str, Any]) -> Response:
+        return _Forward(self)
+
+    async def forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Call the mounted app with the scope the ASGI spec asks for: ``root_path`` the
+        outer one plus the prefix, ``path`` and ``raw_path`` the full path."""
+        root_path: str = scope.get("root_path", "")
+        path: str = scope["path"]
+        if root_path and not (path == root_path or path.startswith(root_path + "/")):
+            path = root_path + path  # a server (httpx) whose path leaves root_path out
+        inner = dict(scope)
+        inner["path"] = path
+        inner["root_path"] = root_path + self.prefix
+        raw = scope.get("raw_path")
+        if raw is not None:
+            raw_root = quote(root_path).encode()
+            if raw_root and not (raw == raw_root or raw.startswith(raw_root + b"/")):
+                raw = raw_root + raw
+            inner["raw_path"] = raw
+        # What the outer App found is its own: the mounted app routes for itself.
+        inner.pop("asgilab.lookup", None)
+        inner.pop("path_params", None)
+        await self.app(inner, receive, send)
+
+
+class _Forward(Response):
+    """A mount's answer: the mounted app, run with the request's scope.
+
+    NOTE: a Response so that the App sends it as it sends any handler's Response (errors
+    before the answer starts get the App's error answer); Response.__init__ is not called,
+    as there are no status and headers until the mounted app sends them.
+    """
+
+    def __init__(self, mount: _Mount) -> None:
+        self.status_code = 200
+        self.raw_headers: list[tuple[bytes, bytes]] = []
+        self.body = b""
+        self.background = None
+        self.mount = mount
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.mount.forward(scope, receive, send)

@@ -16,6 +16,16 @@ its :class:`BackgroundRunner`, which
 * and on lifespan shutdown *drains*: waits for running and queued tasks up to a
   deadline, then cancels what is left and says so in the log.
 
+That drain needs a lifespan. A server that sends no lifespan events (Daphne; uvicorn
+with ``--lifespan off``; an asgilab App mounted inside Starlette, whose own lifespan
+runs instead) would stop with the queue still full and drop its tasks without a word.
+So the runner knows whether a lifespan is running (:attr:`BackgroundRunner.started`,
+set by :func:`asgilab.lifespan.run_lifespan`), and :meth:`BackgroundRunner.after_response`
+queues tasks only then; otherwise it runs them at once, in order, in the request's own
+task after its response was sent, as Starlette does: servers wait for a request's task
+before they stop, and one that cancels it instead (Daphne, at shutdown) still waits for
+it to end, which the runner lets the tasks take up to ``shutdown_timeout`` to do.
+
 ``App(background_limit=100, background_queue=1000, shutdown_timeout=30)`` sets
 the three. The queue bound holds for ``request.background``; a task handed over
 in ``Response(background=...)`` is queued after its response is sent, when
@@ -63,6 +73,7 @@ __all__ = [
     "BackgroundRunner",
     "BackgroundTask",
     "BackgroundTasks",
+    "caller_loop",
     "is_async_callable",
     "run_sync",
 ]
@@ -75,9 +86,26 @@ logger = logging.getLogger("asgilab.background")
 # that wait on I/O. Created on first use so importing asgilab starts no thread.
 _executor: ThreadPoolExecutor | None = None
 
+# The event loop a thread-pool thread was handed its work from: a plain ``def`` handler
+# reads its request's body through it (Request.read_body). A context variable, set in the
+# copy of the context the thread runs in, so it is there for that call and nowhere else.
+_caller_loop: contextvars.ContextVar[asyncio.AbstractEventLoop] = contextvars.ContextVar(
+    "asgilab_caller_loop"
+)
+
+
+def caller_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop that handed this thread its work through :func:`run_sync`, or None
+    (the loop's own thread, or a thread asgilab did not start)."""
+    return _caller_loop.get(None)
+
 
 async def run_sync(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a blocking ``func`` in the thread pool, with the caller's context variables."""
+    """Run a blocking ``func`` in the thread pool, with the caller's context variables.
+
+    ``func`` may wait for a coroutine on the loop that called it (see :func:`caller_loop`):
+    that is how a plain ``def`` handler reads its request's body.
+    """
     import asyncio
 
     global _executor
@@ -85,9 +113,11 @@ async def run_sync(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         from concurrent.futures import ThreadPoolExecutor
 
         _executor = ThreadPoolExecutor(max_workers=40, thread_name_prefix="asgilab-sync")
+    loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
+    context.run(_caller_loop.set, loop)  # in the copy only: the loop's own context has none
     call = functools.partial(context.run, func, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_executor, call)
+    return await loop.run_in_executor(_executor, call)
 
 
 def is_async_callable(func: Callable[..., Any]) -> bool:
@@ -250,7 +280,12 @@ class BackgroundRunner:
             raise InvalidArgument(f"background queue must be 0 or more, got {max_queue}")
         self.limit = limit
         self.max_queue = max_queue
+        # Whether a lifespan is running, whose shutdown will drain the queue: set by
+        # run_lifespan once startup completes, cleared after the drain at shutdown.
+        self.started = False
         self._running: set[asyncio.Task[None]] = set()
+        # Tasks after_response runs in their request's own task (no lifespan running).
+        self._inline = 0
         self._queue: deque[BackgroundTask] = deque()
         self.failed = 0  # tasks that failed every attempt (for tests and monitoring)
         self.completed = 0
@@ -261,7 +296,7 @@ class BackgroundRunner:
     @property
     def pending(self) -> int:
         """Tasks running or waiting."""
-        return len(self._running) + len(self._queue)
+        return len(self._running) + self._inline + len(self._queue)
 
     @property
     def room(self) -> int:
@@ -303,6 +338,63 @@ class BackgroundRunner:
         else:
             self._queue.append(task)
         self._start_queued()
+
+    async def after_response(
+        self, tasks: BackgroundTask | BackgroundTasks, deadline: float = 30.0
+    ) -> None:
+        """Hand over a response's tasks once it is sent: queue them while a lifespan runs
+        (its shutdown drains the queue); else run them here and now, in order.
+
+        "Here" is the request's own task, which the server waits for, so the tasks run to
+        completion under a server that sends no lifespan events, and their failures,
+        timeouts and retries are handled and logged as the queue's are. The concurrency
+        limit and the queue bound do not apply then: each request runs its own. A server
+        that cancels the request's task meanwhile is stopping (Daphne cancels every
+        application at shutdown, then waits for them): as the drain would, the task still
+        gets ``deadline`` seconds (the App passes its ``shutdown_timeout``) to finish.
+
+        >>> import asyncio
+        >>> runner, done = BackgroundRunner(), []
+        >>> asyncio.run(runner.after_response(BackgroundTask(done.append, "sent")))
+        >>> done, runner.started  # no lifespan: it ran before after_response returned
+        (['sent'], False)
+        """
+        if self.started:
+            self.submit(tasks)
+            return
+        batch = tasks.tasks if isinstance(tasks, BackgroundTasks) else [tasks]
+        for task in batch:
+            self._inline += 1
+            try:
+                await self._run_inline(task, deadline)
+            finally:
+                self._inline -= 1
+
+    async def _run_inline(self, task: BackgroundTask, deadline: float) -> None:
+        import asyncio
+
+        # Its own asyncio task, shielded: a cancel of the request's task does not reach it.
+        running = asyncio.get_running_loop().create_task(
+            self._run(task), name=f"asgilab-background:{task.name}"
+        )
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            # NOTE: the server is stopping; a second cancel, or the deadline, ends the wait.
+            if not running.done():
+                try:
+                    await asyncio.wait({running}, timeout=deadline)
+                finally:
+                    if not running.done():
+                        logger.error(
+                            "background task %s still running %s s after the server "
+                            "cancelled its request: cancelling it",
+                            task.name,
+                            deadline,
+                        )
+                        running.cancel()
+                        await asyncio.gather(running, return_exceptions=True)
+            raise
 
     def _start_queued(self) -> None:
         import asyncio
@@ -397,5 +489,5 @@ class BackgroundRunner:
     def __repr__(self) -> str:
         return (
             f"BackgroundRunner(limit={self.limit}, max_queue={self.max_queue}, "
-            f"running={len(self._running)}, queued={len(self._queue)})"
+            f"running={len(self._running) + self._inline}, queued={len(self._queue)})"
         )

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import AsgilabError
+from .routes import MOUNT_PATH
 
 if TYPE_CHECKING:
     from .router import Router
@@ -126,6 +127,13 @@ def cmd_routes(args: argparse.Namespace) -> int:
     router = _router_of(args.app, load_app(args.app))
     rows = [("METHODS", "PATH", "NAME", "ENDPOINT")]
     for route in router.routes:
+        mounted = route.extras.get("mount")
+        if mounted is not None:
+            # A mount is two routes (the prefix, and every path below it): one row.
+            if route.path.endswith(MOUNT_PATH):
+                continue
+            rows.append(("MOUNT", route.path, _mount_name(router, route.path), _where(mounted)))
+            continue
         rows.append(
             (",".join(sorted(route.methods)), route.path, route.name or "?", _where(route.endpoint))
         )
@@ -138,6 +146,14 @@ def cmd_routes(args: argparse.Namespace) -> int:
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
     return 0
+
+
+def _mount_name(router: Any, prefix: str) -> str:
+    """The name of the mount at ``prefix`` (its catch-all route's), or ``?``."""
+    for route in router.routes:
+        if route.path == prefix + MOUNT_PATH and route.name:
+            return str(route.name)
+    return "?"
 
 
 def cmd_tree(args: argparse.Namespace) -> int:

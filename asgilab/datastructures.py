@@ -40,6 +40,7 @@ __all__ = [
     "QueryParams",
     "State",
     "UploadFile",
+    "ascii_url",
     "encode_header",
     "strip_root_path",
 ]
@@ -364,7 +365,9 @@ class QueryParams(MultiDict[str]):
 
     def __init__(self, query: bytes | str | Iterable[tuple[str, str]] = b"") -> None:
         if isinstance(query, bytes):
-            query = query.decode("latin-1")
+            # Browsers percent-encode a query, but some servers (Granian) pass on raw UTF-8
+            # bytes a client sent: escaped here, they decode as UTF-8, as %C3%A9 does.
+            query = ascii_url(query)
         if isinstance(query, str):
             # keep_blank_values: "?flag" and "?flag=" are both present, with value "".
             super().__init__(parse_qsl(query, keep_blank_values=True))
@@ -444,10 +447,15 @@ class State:
         try:
             return self._state[key]
         except KeyError:
-            known = ", ".join(sorted(self._state)) or "none"
-            raise AttributeError(
-                f"{type(self).__name__!r} has no attribute {key!r} (known: {known})"
-            ) from None
+            raise AttributeError(self._missing(key)) from None
+
+    def _missing(self, key: str) -> str:
+        """What the error for a missing ``key`` says (``request.state`` says more)."""
+        known = ", ".join(sorted(self._state)) or "none"
+        # A private subclass (request.state's) is a State to whoever reads the message.
+        name = type(self).__name__
+        name = "State" if name.startswith("_") else name
+        return f"{name!r} has no attribute {key!r} (known: {known})"
 
     def __setattr__(self, key: str, value: Any) -> None:
         self._state[key] = value
@@ -498,6 +506,22 @@ def strip_root_path(path: str, root_path: str) -> str | None:
     return rest or "/"
 
 
+def ascii_url(raw: bytes) -> str:
+    """A raw path or query as URL text: ASCII as is, every other byte percent-encoded.
+
+    Clients send a URL in ASCII, escaping the rest (``/files/caf%C3%A9``), and most
+    servers pass those bytes on; some (Granian) pass on raw UTF-8 a client sent unescaped.
+    Read as latin-1, those bytes would be mojibake (``/files/cafÃ©``); escaped, they are
+    the URL a browser would have sent. ``%`` escapes already there are kept.
+
+    >>> ascii_url("/files/café".encode()), ascii_url(b"/files/caf%C3%A9?q=1")
+    ('/files/caf%C3%A9', '/files/caf%C3%A9?q=1')
+    """
+    if raw.isascii():  # PERF: the usual case, one C call
+        return raw.decode("ascii")
+    return "".join(chr(byte) if byte < 0x80 else f"%{byte:02X}" for byte in raw)
+
+
 class URL(str):
     """A URL that is a ``str`` and also exposes its parts.
 
@@ -515,8 +539,15 @@ class URL(str):
         """Rebuild the URL the client asked for, from the ``Host`` header or ``server``.
 
         ASGI's ``path`` is decoded; the URL keeps the raw (percent-encoded) form
-        from ``raw_path`` so it can be sent back out unchanged. ``root_path`` (where
-        the app is mounted) is part of the URL, not of the route.
+        from ``raw_path`` so it can be sent back out unchanged (raw non-ASCII bytes,
+        which Granian passes on, percent-encoded: see :func:`ascii_url`). ``root_path``
+        (where the app is mounted) is part of the URL, not of the route. With no usable
+        ``Host`` header, the host is the ``server`` address, or ``localhost`` when there
+        is none or it is a Unix socket.
+
+        >>> URL.from_scope({"server": ("/run/app.sock", None), "headers": [],
+        ...                 "raw_path": "/files/café".encode(), "query_string": "q=é".encode()})
+        URL('http://localhost/files/caf%C3%A9?q=%C3%A9')
         """
         scheme = scope.get("scheme", "http")
         host = None
@@ -530,24 +561,26 @@ class URL(str):
             host = None
         if host is None:
             server = scope.get("server")
-            if server is None:
+            # A Unix socket is (path, None) in ASGI ((path, 0) from Granian): its path is no
+            # host. Like no server at all, it gets localhost (a URL needs a host).
+            if server is None or not server[1] or "/" in server[0]:
                 host = "localhost"
             else:
                 server_host, port = server[0], server[1]
                 if ":" in server_host:
                     server_host = f"[{server_host}]"  # IPv6, as a URL writes it
                 default = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(scheme)
-                host = server_host if port in (None, default) else f"{server_host}:{port}"
+                host = server_host if port == default else f"{server_host}:{port}"
         raw_path = scope.get("raw_path")
         root_path: str = scope.get("root_path", "")
-        path = raw_path.decode("latin-1") if raw_path is not None else quote(scope.get("path", "/"))
+        path = ascii_url(raw_path) if raw_path is not None else quote(scope.get("path", "/"))
         # uvicorn's path already starts with root_path, httpx's does not: add it once.
         if root_path and strip_root_path(path, root_path) is None:
             path = quote(root_path) + path
         url = f"{scheme}://{host}{path}"
         query = scope.get("query_string") or b""
         if query:
-            url += "?" + query.decode("latin-1")
+            url += "?" + ascii_url(query)
         return cls(url)
 
     @property

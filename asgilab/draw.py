@@ -80,6 +80,7 @@ _KIND_STYLE: Mapping[str, Mapping[str, str]] = {
     "param": {"shape": "ellipse", "fillcolor": "#dbeafe", "color": "#475569"},
     "mixed": {"shape": "hexagon", "fillcolor": "#fef3c7", "color": "#b45309"},
     "catch_all": {"shape": "octagon", "fillcolor": "#fce7f3", "color": "#be185d"},
+    "mount": {"shape": "folder", "fillcolor": "#ede9fe", "color": "#6d28d9"},
     "summary": {
         "shape": "note",
         "style": "dashed,filled",
@@ -116,6 +117,7 @@ _LEGEND_TEXT: Mapping[str, str] = {
     "mixed": "hexagon: text{param}",
     "param": "ellipse: {param}",
     "catch_all": "octagon: {rest:path}",
+    "mount": "folder: a mounted ASGI app",
     "summary": "note: nodes left out",
     "routes": "thick border: routes end here",
     "entered": "entered",

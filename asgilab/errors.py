@@ -17,6 +17,7 @@ shared by several live here.
 
 from collections.abc import Mapping
 from http import HTTPStatus
+from typing import Any
 
 __all__ = [
     "AsgilabError",
@@ -104,10 +105,16 @@ def _phrase(status_code: int) -> str:
 class HTTPException(AsgilabError):
     """Raise it in a handler to answer with an HTTP error status.
 
+    ``detail`` is any JSON value: text is sent as ``text/plain``, a dict or a list as
+    JSON (by the App's default answer; an exception handler may shape it otherwise).
+    Whatever is set on it later, the App still answers (see :mod:`asgilab.app`).
+
     >>> HTTPException(404)
     HTTPException(status_code=404, detail='Not Found')
     >>> HTTPException(400, detail="tag must be an integer").detail
     'tag must be an integer'
+    >>> HTTPException(422, {"field": "title", "problem": "missing"}).detail["field"]
+    'title'
     >>> HTTPException(499).detail  # a code without a phrase of its own
     'Client Error'
     """
@@ -115,16 +122,15 @@ class HTTPException(AsgilabError):
     def __init__(
         self,
         status_code: int,
-        detail: str | None = None,
+        detail: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        if type(status_code) is not int:
+            raise InvalidArgumentType(
+                f"HTTPException status_code must be an int, not {status_code!r}"
+            )
         if not 100 <= status_code <= 599:
             raise InvalidArgument(f"HTTP status codes run from 100 to 599, not {status_code}")
-        if detail is not None and not isinstance(detail, str):
-            raise InvalidArgumentType(
-                f"HTTPException detail is the text of the answer, not a "
-                f"{type(detail).__name__}: send structured errors as a JSONResponse"
-            )
         if detail is None:
             detail = _phrase(status_code)
         super().__init__(status_code, detail)

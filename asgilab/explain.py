@@ -181,9 +181,36 @@ def tree_text(root: Node) -> str:
     push_children(root, "")
     while todo:
         node, indent, last = todo.pop()
-        routes = ", ".join(f"{m} {r.name or '?'}" for m, r in sorted(node.routes.items()))
+        mounted = mount_of(node)
+        if mounted is not None:
+            # A mount's two routes, the prefix and the catch-all below it, are one line.
+            routes = f"mount {app_name(mounted)}"
+        else:
+            routes = ", ".join(f"{m} {r.name or '?'}" for m, r in sorted(node.routes.items()))
         lines.append(
             f"{indent}{'└── ' if last else '├── '}/{node.label}" + (f"  {routes}" if routes else "")
         )
-        push_children(node, indent + ("    " if last else "│   "))
+        if mounted is None:
+            push_children(node, indent + ("    " if last else "│   "))
+        else:
+            children = [c for c in node.children if mount_of(c) is not mounted]
+            for index in reversed(range(len(children))):
+                more = indent + ("    " if last else "│   ")
+                todo.append((children[index], more, index == len(children) - 1))
     return "\n".join(lines)
+
+
+def mount_of(node: Node) -> object | None:
+    """The ASGI app mounted at ``node`` (see :meth:`Router.mount
+    <asgilab.router.Router.mount>`), or None when its routes are not a mount's."""
+    for route in node.routes.values():
+        app: object = route.extras.get("mount")
+        if app is not None:
+            return app
+    return None
+
+
+def app_name(app: object) -> str:
+    """A mounted app as listings name it: its function's or its class's name."""
+    name = getattr(app, "__qualname__", None)
+    return name if isinstance(name, str) else type(app).__qualname__

@@ -8,18 +8,30 @@ none of that. Path parameters reach the handler by name when it declares them
 refused at registration, naming both. Sync (``def``) handlers run in the thread
 pool so they never block the event loop. The route's own limits (body size, and
 form files, fields and field size) are checked here too, at registration.
+
+A path parameter annotated ``int``, ``float`` or ``uuid.UUID`` must come from the
+converter that makes one: ``user_id: int`` on ``/users/{user_id}`` would receive
+the string ``"42"``, so it is refused at registration with the fix (``use
+{user_id:int} in the route``). ``str``, ``Any``, no annotation and custom
+converters pass; nothing is converted behind the router's back.
+
+A route may also have dependencies (``Depends(...)`` parameters and
+``extras["dependencies"]``, see :mod:`asgilab.dependencies`) and a ``status_code``
+(``extras["status_code"]``) its returned values are sent with. Such a route is
+called the general way, :meth:`Handler.__call__`; a route without them pays
+nothing for either.
 """
 
 from __future__ import annotations
 
 import enum
 import inspect
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .background import is_async_callable, run_sync
-from .errors import InvalidArgumentType, InvalidHandler, InvalidReturn
+from .dependencies import Plan, check_annotation, dependency_of, path_converters
+from .errors import InvalidArgument, InvalidArgumentType, InvalidHandler, InvalidReturn
 from .forms import route_form_limits
 from .request import Request
 from .responses import JSONResponse, PlainTextResponse, Response, render_json
@@ -35,10 +47,6 @@ __all__ = [
     "to_response",
 ]
 
-
-# The parameter names of a route's path, which the router has already checked (any
-# Python identifier, e.g. {café}); what follows a name, ":converter}" or "}", is skipped.
-_PARAM_NAME = re.compile(r"\{([^{}:]+)")
 
 # The headers of an ASGI http.response.start message.
 HeaderList = list[tuple[bytes, bytes]]
@@ -95,6 +103,8 @@ class Handler:
         "name",
         "only_param",
         "pass_all",
+        "plan",
+        "status_code",
         "takes_request",
         "wanted",
     )
@@ -110,24 +120,47 @@ class Handler:
         )
         # The route's form limits, or None when it sets none (the Request's default).
         self.form_limits = route_form_limits(route.extras, route.path)
+        # The status a returned value (not a Response) is sent with, None for the usual.
+        self.status_code = _status_code(route.extras.get("status_code"), route.path)
         # The route's one parameter, when the handler takes it positionally right
         # after the request (``async def user(request, user_id)``), else "".
         self.only_param = ""
         # Whether the handler wants every path parameter, so gets ``params`` as it is.
         self.pass_all = False
         self.wanted: frozenset[str] = frozenset()
+        converters = path_converters(route.path)
+        depends = self._read_signature(route, converters)
+        # The route's dependencies and the handler's Depends parameters, inspected
+        # once; None when there are none, so such a route pays nothing for them.
+        effects = route.extras.get("dependencies") or ()
+        self.plan = (
+            Plan.build(route.path, converters, effects, depends) if effects or depends else None
+        )
+        self.call_with = self._choose_call()
+
+    def _read_signature(
+        self, route: Route, converters: Mapping[str, str]
+    ) -> list[tuple[str, Callable[..., Any]]]:
+        """Read the handler's signature into takes_request, wanted, pass_all and
+        only_param; its ``Depends`` parameters are returned. Raises when it cannot
+        serve the route."""
+        func = self.func
         try:
             parameters = list(inspect.signature(func).parameters.values())
         except (TypeError, ValueError):  # a builtin without a signature: give it the request
             self.takes_request = True
-            self.call_with = self._choose_call()
-            return
+            return []
         # The first positional parameter receives the Request; a handler without
-        # parameters (``async def health(): ...``) is called without one.
+        # parameters (``async def health(): ...``) is called without one, and neither is
+        # one whose first parameter is a dependency (``async def me(user=Depends(f))``).
         positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        self.takes_request = bool(parameters) and parameters[0].kind in positional
+        self.takes_request = (
+            bool(parameters)
+            and parameters[0].kind in positional
+            and dependency_of(parameters[0]) is None
+        )
         rest = parameters[1:] if self.takes_request else parameters
-        route_params = set(_PARAM_NAME.findall(route.path))
+        route_params = set(converters)
         if self.takes_request and parameters[0].name in route_params:
             # async def user(user_id: int) would silently receive the Request as user_id.
             raise InvalidHandler(
@@ -135,6 +168,16 @@ class Handler:
                 f"{parameters[0].name!r} receives the Request, yet it is a parameter of "
                 f"route {route.path!r}; add a `request` parameter before it"
             )
+        depends = [(p.name, sub) for p in rest if (sub := dependency_of(p)) is not None]
+        clash = [name for name, _ in depends if name in route_params]
+        if clash:
+            raise InvalidHandler(
+                f"handler {self.name}{inspect.signature(func)}: parameter {clash[0]!r} is "
+                f"both a parameter of route {route.path!r} and a Depends(...); rename one"
+            )
+        for p in rest:
+            if p.name in route_params:
+                check_annotation(f"handler {self.name}", p, route.path, converters[p.name])
         by_position = [
             p.name
             for p in rest
@@ -149,8 +192,7 @@ class Handler:
             )
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in rest):
             self.pass_all, self.wanted = True, frozenset(route_params)
-            self.call_with = self._choose_call()
-            return
+            return depends
         names = {p.name for p in rest if p.kind is not inspect.Parameter.VAR_POSITIONAL}
         missing = [
             p.name
@@ -177,13 +219,19 @@ class Handler:
                 and first.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
             ):
                 self.only_param = first.name
-        self.call_with = self._choose_call()
+        return depends
 
     def _choose_call(self) -> CallWith:
         """The simplest way to call this handler, chosen once."""
-        if not (self.is_async and self.takes_request) or self.form_limits is not None:
-            # NOTE: a route with form limits takes __call__, which hands them to the
-            # Request: the App's direct calls stay as they are for every other route.
+        if (
+            not (self.is_async and self.takes_request)
+            or self.form_limits is not None
+            or self.plan is not None
+            or self.status_code is not None
+        ):
+            # NOTE: a route with form limits, dependencies or a status_code takes
+            # __call__, which does what they ask: the App's direct calls stay as they
+            # are for every other route.
             return CallWith.HANDLER
         if self.only_param:
             return CallWith.ONE_PARAM
@@ -200,10 +248,37 @@ class Handler:
         wanted = self.wanted
         kwargs = params if self.pass_all else {k: v for k, v in params.items() if k in wanted}
         args = (request,) if self.takes_request else ()
+        if self.plan is not None:
+            result = await self.plan.run(
+                request, params, lambda values: self._call(args, {**kwargs, **values})
+            )
+        else:
+            result = await self._call(args, kwargs)
+        if self.status_code is not None:
+            return to_response(result, self.name, self.status_code)
+        return result
+
+    async def _call(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
         if self.is_async:
             return await self.func(*args, **kwargs)
         # A plain def runs in the thread pool, so it cannot block the event loop.
         return await run_sync(self.func, *args, **kwargs)
+
+
+def _status_code(value: object, path: str) -> int | None:
+    """A route's ``status_code`` checked at registration: an HTTP status, or None."""
+    if value is None:
+        return None
+    if type(value) is not int:  # a bool is no status either
+        raise InvalidArgumentType(
+            f"status_code of route {path!r} must be a whole number, not {value!r}; "
+            "e.g. status_code=201"
+        )
+    if not 100 <= value <= 599:
+        raise InvalidArgument(
+            f"status_code of route {path!r} must be an HTTP status (100-599), not {value}"
+        )
+    return value
 
 
 def body_limit(value: object, what: str) -> int | None:
@@ -226,11 +301,16 @@ def body_limit(value: object, what: str) -> int | None:
     return value
 
 
-def to_response(result: Any, name: str) -> Response:
+def to_response(result: Any, name: str, status: int | None = None) -> Response:
     """What a handler's return value becomes; ``name`` is quoted when it cannot become one.
+
+    ``status`` is the route's ``status_code``: a returned value is sent with it (None
+    with no body), a returned Response keeps its own.
 
     >>> to_response({"id": 1}, "user").body, to_response(None, "delete").status_code
     (b'{"id":1}', 204)
+    >>> to_response({"id": 1}, "create", 201).status_code, to_response(None, "create", 201).body
+    (201, b'')
     >>> to_response(42, "count")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -238,14 +318,20 @@ def to_response(result: Any, name: str) -> Response:
     """
     if isinstance(result, Response):
         return result
+    code = 200 if status is None else status
     if result is None:
-        return Response(status_code=204)
+        return Response(status_code=204 if status is None else status)
+    if code < 200 or code in (204, 304):
+        raise InvalidReturn(
+            f"handler {name} returned {type(result).__name__}, yet its route answers {code}, "
+            "which has no body; return None"
+        )
     if isinstance(result, dict | list):
-        return JSONResponse(result)
+        return JSONResponse(result, code)
     if isinstance(result, str):
-        return PlainTextResponse(result)
+        return PlainTextResponse(result, code)
     if isinstance(result, bytes):
-        return Response(result, media_type="application/octet-stream")
+        return Response(result, code, media_type="application/octet-stream")
     raise InvalidReturn(
         f"handler {name} returned {type(result).__name__}; return a Response, "
         "dict, list, str, bytes or None"

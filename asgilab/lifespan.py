@@ -36,16 +36,48 @@ from .types import Receive, Scope, Send
 if TYPE_CHECKING:
     from .app import App
 
-__all__ = ["Lifespan", "run_lifespan"]
+__all__ = ["NOT_RUNNING", "Lifespan", "run_lifespan", "warn_if_not_running"]
 
 logger = logging.getLogger("asgilab.lifespan")
 
 Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Mapping[str, Any] | None]]
 
 
+# Why a lifespan may not be running, as request.state's error and the warning below say it.
+NOT_RUNNING = (
+    "the app's lifespan is not running (the server sent no lifespan events? "
+    "uvicorn --lifespan on; Daphne sends none)"
+)
+
+
+def warn_if_not_running(app: App) -> None:
+    """Log a warning if ``app`` has a lifespan that is not running; the App calls this at
+    its first request, so a server that sends no lifespan events is noticed at once,
+    not at the first ``request.state.db`` that fails.
+
+    The warning reads: ``the app has a lifespan, but the app's lifespan is not running
+    (the server sent no lifespan events? uvicorn --lifespan on; Daphne sends none):
+    request.state has nothing it yields, and background tasks run in each request's own
+    task after its response``.
+    """
+    if app.lifespan is not None and not app.background.started:
+        logger.warning(
+            "the app has a lifespan, but %s: request.state has nothing it yields, and "
+            "background tasks run in each request's own task after its response",
+            NOT_RUNNING,
+        )
+
+
 async def run_lifespan(app: App, scope: Scope, receive: Receive, send: Send) -> None:
-    """Run the ASGI lifespan protocol: startup, wait, drain background work, shutdown."""
+    """Run the ASGI lifespan protocol: startup, wait, drain background work, shutdown.
+
+    A failure is reported once: in the ``lifespan.startup.failed`` (or
+    ``.shutdown.failed``) message, with its traceback, which the server logs (uvicorn,
+    Granian) or raises (Hypercorn), as the ASGI spec asks. It is neither logged here
+    nor raised again: each would print the same traceback a second time.
+    """
     started = False
+    failure: Exception | None = None
     await receive()  # lifespan.startup
     app.lifespan_state = None  # a new lifespan: nothing of an earlier one's resources
     try:
@@ -62,19 +94,32 @@ async def run_lifespan(app: App, scope: Scope, receive: Receive, send: Send) -> 
                     scope["state"].update(state)
                 else:
                     app.lifespan_state = dict(state)
+            # From here the shutdown drains background tasks: requests may queue them.
+            app.background.started = True
             await send({"type": "lifespan.startup.complete"})
             started = True
             await receive()  # lifespan.shutdown
             # Drain while the lifespan's resources (a db pool...) still exist.
             await app.background.drain(app.shutdown_timeout)
         app.lifespan_state = None  # they are closed now: no request may be handed them
-    except BaseException as exc:
-        message = "".join(traceback.format_exception(exc))
-        if started:
-            logger.error("lifespan shutdown failed", exc_info=exc)
-            await send({"type": "lifespan.shutdown.failed", "message": message})
-        else:
-            logger.error("lifespan startup failed", exc_info=exc)
-            await send({"type": "lifespan.startup.failed", "message": message})
+    except Exception as exc:
+        failure = exc
+    except BaseException as exc:  # cancelled, or Ctrl-C: tell the server, then go on ending
+        await _send_failure(send, started, exc)
         raise
+    finally:
+        # No lifespan runs any more: a late request's tasks run in its own task.
+        app.background.started = False
+    if failure is not None:
+        # NOTE: sent outside the `except` block, so that an error the server raises from
+        # send (Hypercorn does) does not chain the original traceback a second time.
+        await _send_failure(send, started, failure)
+        return
     await send({"type": "lifespan.shutdown.complete"})
+
+
+async def _send_failure(send: Send, started: bool, exc: BaseException) -> None:
+    """Tell the server the startup (or, once ``started``, the shutdown) failed, and why."""
+    phase = "shutdown" if started else "startup"
+    message = "".join(traceback.format_exception(exc))
+    await send({"type": f"lifespan.{phase}.failed", "message": message})

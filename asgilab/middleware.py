@@ -139,8 +139,12 @@ class FunctionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # The App's body limit (the route's own applies when the handler reads it).
-        limit = getattr(scope.get("app"), "max_body_size", DEFAULT_MAX_BODY_SIZE)
+        # The body limit of the route the App matched (its handler's), else the App's.
+        handler = getattr(scope.get("route"), "handler", None)
+        if handler is not None:
+            limit = handler.max_body_size
+        else:
+            limit = getattr(scope.get("app"), "max_body_size", DEFAULT_MAX_BODY_SIZE)
         request = Request(scope, receive, max_body_size=limit)
         inner: list[_InnerResponse] = []
 

@@ -14,6 +14,13 @@ read, and a body that grows past it answers 413 without reading the rest. A
 form is read within ``form_limits`` too (files, fields, bytes per field: see
 :mod:`asgilab.forms`).
 
+A plain ``def`` handler runs in a worker thread, where nothing can be awaited: it
+reads the body with the blocking twins ``request.read_body()``, ``read_json()`` and
+``read_form()``. Each hands the async reader to the event loop the request belongs
+to and waits for it, so the loop goes on serving other requests meanwhile and the
+limits are the same. On the loop's own thread they refuse (:class:`BlockingRead`),
+naming the ``await`` to write instead, rather than wait for a loop they would stop.
+
 >>> scope = {"type": "http", "method": "GET", "path": "/users/7",
 ...          "query_string": b"tag=a&tag=b", "headers": [(b"host", b"example.com")]}
 >>> request = Request(scope)
@@ -27,18 +34,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from .background import BackgroundRunner, BackgroundTasks
+from .background import BackgroundRunner, BackgroundTasks, caller_loop
 from .converters import finite_float
 from .datastructures import URL, Address, FormData, Headers, QueryParams, State
 from .errors import AsgilabError, BodyConsumed, ClientDisconnect, HTTPException
 from .forms import DEFAULT_FORM_LIMITS, FormLimits, parse_multipart, parse_urlencoded
+from .lifespan import NOT_RUNNING
 from .types import Message, Receive, Scope
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "BodyConsumed", "Request", "parse_cookies"]
+if TYPE_CHECKING:
+    from .routes import Route
+
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "BlockingRead", "BodyConsumed", "Request", "parse_cookies"]
+
+T = TypeVar("T")
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024  # 1 MiB, per App, overridable per route
 
@@ -61,6 +74,30 @@ def _finite_float(text: str) -> float:
 
 
 _json_decoder = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+class BlockingRead(AsgilabError, RuntimeError):
+    """A blocking body read (``request.read_body()``...) where it cannot wait: on the event
+    loop's own thread, which it would stop, or in a thread asgilab did not start."""
+
+
+class _RequestState(State):
+    """``request.state``: a :class:`State` whose error for a missing key says when the
+    app's lifespan, which should have put it there, is not running."""
+
+    __slots__ = ("_app",)
+
+    def __init__(self, state: dict[str, Any], app: Any) -> None:
+        # PERF: one per access to request.state; State's own __setattr__ writes to the dict.
+        object.__setattr__(self, "_state", state)
+        object.__setattr__(self, "_app", app)
+
+    def _missing(self, key: str) -> str:
+        app = self._app
+        background = getattr(app, "background", None)
+        if getattr(app, "lifespan", None) is not None and not getattr(background, "started", 1):
+            return f"request.state has no {key!r}: {NOT_RUNNING}"
+        return super()._missing(key)
 
 
 async def _no_receive() -> Message:
@@ -211,7 +248,17 @@ class Request:
         state = self.scope.get("state")
         if state is None:
             state = self.scope["state"] = {}
-        return State(state)
+        return _RequestState(state, self.scope.get("app"))
+
+    @property
+    def route(self) -> Route | None:
+        """The :class:`~asgilab.routes.Route` that matched (its ``path``, ``name``,
+        ``extras``), or None before routing and when none did (a 404, say).
+
+        The App puts it in ``scope["route"]`` before any middleware runs, so a
+        middleware can read it too (to log ``route.path``, the pattern, not the path).
+        """
+        return self.scope.get("route")
 
     @property
     def app(self) -> Any:
@@ -379,6 +426,69 @@ class Request:
                 "application/x-www-form-urlencoded or multipart/form-data",
             )
         return self._form
+
+    # -- the body, from a plain def handler's thread -------------------------------------
+
+    def read_body(self) -> bytes:
+        """:meth:`body` for a plain ``def`` handler: blocks its thread, not the event loop.
+
+        >>> from asgilab import App, Client
+        >>> app = App()
+        >>> @app.post("/echo")
+        ... def echo(request):           # plain def: runs in the thread pool
+        ...     return request.read_body()
+        >>> Client(app).post("/echo", content=b"hello").content
+        b'hello'
+        """
+        return self._from_thread("body", self.body)
+
+    def read_json(self) -> Any:
+        """:meth:`json` for a plain ``def`` handler (400 on invalid JSON, 413 past the limit)."""
+        return self._from_thread("json", self.json)
+
+    def read_form(
+        self,
+        *,
+        max_files: int | None = None,
+        max_fields: int | None = None,
+        max_part_size: int | None = None,
+    ) -> FormData:
+        """:meth:`form` for a plain ``def`` handler. An upload's contents are read there
+        through its file, ``upload.file.read()``, not ``await upload.read()``."""
+
+        def form() -> Coroutine[Any, Any, FormData]:
+            return self.form(
+                max_files=max_files, max_fields=max_fields, max_part_size=max_part_size
+            )
+
+        return self._from_thread("form", form)
+
+    def _from_thread(self, name: str, read: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run ``read()`` on the loop that handed this thread its work; wait for its result.
+
+        The coroutine is made only once it can run, so a refusal leaves none unawaited.
+        """
+        import asyncio  # a loop is up by now (see background.py's note on imports)
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # no loop on this thread: the one way this can wait safely
+        else:
+            raise BlockingRead(
+                f"request.read_{name}() blocks until the body arrives, and this thread runs "
+                f"the event loop that must receive it: here, use `await request.{name}()`"
+            )
+        loop = caller_loop()
+        if loop is None or loop.is_closed():
+            raise BlockingRead(
+                f"request.read_{name}() reads the body through the event loop that handed "
+                "this thread its work, and no asgilab thread pool did: call it from a plain "
+                f"def handler, or use `await request.{name}()` on the request's loop"
+            )
+        # NOTE: the reader runs as a task on the loop, which goes on serving other requests;
+        # what it raises (a 413, a 400, a disconnect) is raised here, in the handler.
+        return asyncio.run_coroutine_threadsafe(read(), loop).result()
 
     async def close(self) -> None:
         """Release uploaded files (the App calls this once the response is sent)."""

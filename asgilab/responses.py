@@ -112,8 +112,8 @@ async def run_background(scope: Scope, tasks: BackgroundTask | BackgroundTasks) 
     """
     app = scope.get("app")
     runner = getattr(app, "background", None)
-    if runner is not None and hasattr(runner, "submit"):
-        runner.submit(tasks)
+    if runner is not None and hasattr(runner, "after_response"):
+        await runner.after_response(tasks, getattr(app, "shutdown_timeout", 30.0))
     else:
         await tasks()
 

@@ -48,16 +48,28 @@ Decisions worth knowing:
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from ._mypyc import mypyc_attr
 from .converters import BUILTIN_CONVERTERS, RANK_OTHER, Converter
 from .errors import InvalidPattern, RouteConflict, URLBuildError
 from .explain import Explanation, explain_lookup, tree_text
 from .patterns import Pattern, Segment, parse_pattern
-from .routes import NO_EXTRAS, Route, conflict_message, methods_text, prepared, redefines
+from .routes import (
+    MOUNT_METHODS,
+    MOUNT_PATH,
+    NO_EXTRAS,
+    Route,
+    RouteOptions,
+    check_dependencies,
+    conflict_message,
+    methods_text,
+    prepared,
+    redefines,
+    route_extras,
+)
 from .tree import Match, Miss, Node, NodeKind, Tree, split_path
 
 __all__ = [
@@ -80,13 +92,35 @@ class Router(Tree):
     """Routes, the radix tree to find them, and the way back from a name to a URL.
 
     Register with :meth:`add` or the decorators, look up with :meth:`match`, and ask the
-    tree why with :meth:`explain`.
+    tree why with :meth:`explain`. ``dependencies`` apply to every route of the router,
+    before each route's own (a group of routes that share an authentication check):
+    they are kept in each route's ``extras["dependencies"]``, which the App resolves.
+
+    A route at ``""`` serves a group's prefix: ``include(router, prefix="/api/articles")``
+    makes it ``/api/articles`` (no slash, no redirect). On a router used directly (or
+    included with no prefix) it is the root, ``/``.
+
+    >>> async def auth(request): ...
+    >>> articles = Router(dependencies=[auth])
+    >>> @articles.get("")
+    ... async def index(request): ...
+    >>> api = Router()
+    >>> api.include(articles, prefix="/api/articles")
+    >>> route = api.match("GET", "/api/articles").route
+    >>> route.path, route.extras["dependencies"] == (auth,)
+    ('/api/articles', True)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, dependencies: Sequence[Callable[..., Any]] = ()) -> None:
         super().__init__()
         # Every route, in registration order.
         self.routes: list[Route] = []
+        # What every route of this router depends on, before its own dependencies.
+        self.dependencies: tuple[Callable[..., Any], ...] = check_dependencies(
+            dependencies, "Router"
+        )
+        # The routes registered at "" (a group's prefix), kept at "/" until included.
+        self._at_prefix: set[Route] = set()
         # Converters this router knows: the built-in ones plus register_converter()'s.
         self.converters: dict[str, Converter] = dict(BUILTIN_CONVERTERS)
         # Method sets already in use, shared between routes (memory: big route sets repeat
@@ -171,20 +205,40 @@ class Router(Tree):
         >>> router.routes, router.match("GET", "/page").route.endpoint is page
         ([Route(path='/page', name='page', methods=['GET'])], True)
         """
+        route_name = name if name is not None else getattr(endpoint, "__name__", None)
+        return self._register(
+            path, endpoint, methods, route_name, name is not None, extras, prepare
+        )
+
+    def _register(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        methods: Iterable[str] | None,
+        route_name: str | None,
+        explicit: bool,
+        extras: Mapping[str, Any] | None,
+        prepare: Callable[[Route], object] | None,
+    ) -> Route:
+        """:meth:`add`, with the route's name decided (``explicit``: given by the caller)."""
         if isinstance(methods, str):
             # A str is an iterable of one-letter "methods": ["P", "O", "S", "T"].
             raise InvalidPattern(
                 f"route {path!r}: methods must be a list of names, e.g. [{methods!r}], "
                 f"not the string {methods!r}"
             )
+        at_prefix = path == ""
+        if at_prefix:
+            path = "/"  # the root, until include() puts it at a prefix
+        if self.dependencies:
+            extras = dict(extras or {})
+            extras["dependencies"] = self.dependencies + tuple(extras.get("dependencies", ()))
         pattern = parse_pattern(path, self.converters, self._segments)
         method_set = frozenset(m.upper() for m in (methods if methods is not None else ["GET"]))
         if not method_set:
             raise InvalidPattern(f"route {path!r} has no methods (give at least one, e.g. ['GET'])")
         # PERF (memory): big route sets repeat the same few method sets; share them.
         method_set = self._method_sets.setdefault(method_set, method_set)
-        explicit = name is not None
-        route_name = name if name is not None else getattr(endpoint, "__name__", None)
         route = Route(
             path,
             endpoint,
@@ -199,7 +253,55 @@ class Router(Tree):
         if prepare is not None:
             prepared(route, prepare(route))
         self._add(route, pattern, explicit, replaced)
+        if at_prefix:
+            self._at_prefix.add(route)
         return route
+
+    def mount(
+        self,
+        prefix: str,
+        app: Callable[..., Any],
+        name: str | None = None,
+        prepare: Callable[[Route], object] | None = None,
+    ) -> list[Route]:
+        """Hand every request to ``prefix`` and below it (any method, HTTP or websocket) to
+        the ASGI ``app``: a folder of files, another framework's app, another App.
+
+        A mount is two routes in the tree, with ``extras["mount"]`` the app: ``prefix``
+        itself and ``prefix/{path:path}``; ``name`` names the second, so
+        ``url_for(name, path="css/site.css")`` builds a URL below the prefix (``prepare``:
+        as for :meth:`add`). The App
+        gives the mounted app ``root_path`` (what it had, plus ``prefix``) and the full
+        ``path``, as the ASGI spec says; lifespan events are not forwarded (start what
+        the mounted app needs in the App's own lifespan).
+
+        >>> async def files(scope, receive, send): ...
+        >>> router = Router()
+        >>> _ = router.mount("/static", files, name="static")
+        >>> router.match("GET", "/static/css/site.css").params
+        {'path': 'css/site.css'}
+        >>> router.url_for("static", path="a.css")
+        '/static/a.css'
+        >>> print(router)
+        <root>
+        └── /static  mount files
+        """
+        if not prefix.startswith("/") or prefix.endswith("/") or "{" in prefix:
+            raise InvalidPattern(
+                f"mount prefix {prefix!r} must start with '/', not end with '/' and have no"
+                " parameters (e.g. '/static')"
+            )
+        if not callable(app):
+            raise InvalidPattern(
+                f"mount {prefix!r}: {app!r} is not an ASGI app (an async callable taking"
+                " scope, receive, send), e.g. StaticFiles('public')"
+            )
+        extras = {"mount": app}
+        at = self._register(prefix, app, MOUNT_METHODS, None, False, extras, prepare)
+        below = self._register(
+            prefix + MOUNT_PATH, app, MOUNT_METHODS, name, name is not None, extras, prepare
+        )
+        return [at, below]
 
     def _add(self, route: Route, pattern: Pattern, explicit: bool, replaced: list[Route]) -> None:
         """Put the checked ``route`` in the tree, replacing the ``replaced`` routes, and make
@@ -297,13 +399,17 @@ class Router(Tree):
             )
 
     def route(
-        self,
-        path: str,
-        methods: Iterable[str] | None = None,
-        name: str | None = None,
-        extras: Mapping[str, Any] | None = None,
+        self, path: str, methods: Iterable[str] | None = None, **options: Unpack[RouteOptions]
     ) -> Callable[[Endpoint], Endpoint]:
-        """Decorator form of :meth:`add`; returns the function unchanged."""
+        """Decorator form of :meth:`add`; returns the function unchanged.
+
+        The options are the App's (see :meth:`App.route <asgilab.app.App.route>`), kept
+        in ``route.extras``: a router built alone and included in an App carries them.
+        ``status_code`` (the status of a handler's answer) and ``dependencies`` (callables
+        resolved before the handler, after the router's own) are checked now.
+        """
+        extras = route_extras(path, options)
+        name = options.get("name")
 
         def register(endpoint: Endpoint) -> Endpoint:
             self.add(path, endpoint, methods=methods, name=name, extras=extras)
@@ -311,35 +417,25 @@ class Router(Tree):
 
         return register
 
-    def get(
-        self, path: str, name: str | None = None, extras: Mapping[str, Any] | None = None
-    ) -> Callable[[Endpoint], Endpoint]:
+    def get(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[Endpoint], Endpoint]:
         """``@router.get(path)``: register a GET route (which serves HEAD too)."""
-        return self.route(path, ["GET"], name, extras)
+        return self.route(path, ["GET"], **options)
 
-    def post(
-        self, path: str, name: str | None = None, extras: Mapping[str, Any] | None = None
-    ) -> Callable[[Endpoint], Endpoint]:
+    def post(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[Endpoint], Endpoint]:
         """``@router.post(path)``: register a POST route."""
-        return self.route(path, ["POST"], name, extras)
+        return self.route(path, ["POST"], **options)
 
-    def put(
-        self, path: str, name: str | None = None, extras: Mapping[str, Any] | None = None
-    ) -> Callable[[Endpoint], Endpoint]:
+    def put(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[Endpoint], Endpoint]:
         """``@router.put(path)``: register a PUT route."""
-        return self.route(path, ["PUT"], name, extras)
+        return self.route(path, ["PUT"], **options)
 
-    def patch(
-        self, path: str, name: str | None = None, extras: Mapping[str, Any] | None = None
-    ) -> Callable[[Endpoint], Endpoint]:
+    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[Endpoint], Endpoint]:
         """``@router.patch(path)``: register a PATCH route."""
-        return self.route(path, ["PATCH"], name, extras)
+        return self.route(path, ["PATCH"], **options)
 
-    def delete(
-        self, path: str, name: str | None = None, extras: Mapping[str, Any] | None = None
-    ) -> Callable[[Endpoint], Endpoint]:
+    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[Endpoint], Endpoint]:
         """``@router.delete(path)``: register a DELETE route."""
-        return self.route(path, ["DELETE"], name, extras)
+        return self.route(path, ["DELETE"], **options)
 
     def include(
         self, other: "Router", prefix: str = "", prepare: Callable[[Route], object] | None = None
@@ -365,10 +461,19 @@ class Router(Tree):
                     " (register it once, or give one of them another name)"
                 )
         explicit = {r for entries in other._by_name.values() for r, _, e in entries if e}
-        copies = [
-            (Route(prefix + r.path, r.endpoint, r.methods, r.name, r.extras), r in explicit)
-            for r in other.routes
-        ]
+        copies = []
+        for r in other.routes:
+            # A route at "" serves the prefix itself (the root, under no prefix).
+            path = (prefix or "/") if r in other._at_prefix else prefix + r.path
+            extras = r.extras
+            if self.dependencies:
+                extras = MappingProxyType(
+                    {**extras, "dependencies": self.dependencies + extras.get("dependencies", ())}
+                )
+            copies.append((Route(path, r.endpoint, r.methods, r.name, extras), r in explicit))
+        at_prefix = {
+            copy for (copy, _), r in zip(copies, other.routes, strict=True) if r in other._at_prefix
+        }
         # The check parses into a copy of the segment cache: a refused include must not
         # leave segments built with converters this router does not have.
         segments = dict(self._segments)
@@ -388,6 +493,8 @@ class Router(Tree):
             node = self.find(pattern)
             replaced = self._replaced(node, route, pattern) if node is not None else []
             self._add(route, pattern, is_explicit, replaced)
+        if not prefix:
+            self._at_prefix |= at_prefix  # still at "": a later include puts them at its prefix
 
     def url_for(self, route_name: str, /, **params: Any) -> str:
         """The path of the route ``route_name``, with ``params`` converted and percent-encoded.

@@ -16,15 +16,35 @@ True
 """
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypedDict
 
-__all__ = ["NO_EXTRAS", "Route", "conflict_message", "methods_text", "prepared", "redefines"]
+from .errors import InvalidArgument, InvalidArgumentType
+
+__all__ = [
+    "MOUNT_METHODS",
+    "MOUNT_PATH",
+    "NO_EXTRAS",
+    "Route",
+    "RouteOptions",
+    "check_dependencies",
+    "conflict_message",
+    "methods_text",
+    "prepared",
+    "redefines",
+    "route_extras",
+]
 
 # Routes without extras share one read-only empty mapping.
 NO_EXTRAS: Mapping[str, Any] = MappingProxyType({})
+# A mount is two routes of one ASGI app, with ``extras["mount"]`` the app: the prefix
+# itself, and the prefix followed by this catch-all (so ``/static/css/a.css`` too).
+MOUNT_PATH = "/{path:path}"
+# The methods a mount's routes take (HEAD with GET); the App hands any other method
+# that reaches a mount's path to it as well, on its way to a 405.
+MOUNT_METHODS = frozenset({"CONNECT", "DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"})
 
 
 @dataclass(frozen=True, slots=True, repr=False, eq=False)
@@ -148,3 +168,100 @@ def _other_function(route: Route, other: Route) -> str:
     if hasattr(route.endpoint, "__qualname__"):
         return said + " (made by the same def: in a loop, or by a factory?)"
     return said + " (an object with no __qualname__ replaces only itself)"
+
+
+def check_dependencies(dependencies: object, what: str) -> tuple[Callable[..., Any], ...]:
+    """``dependencies`` as a tuple of callables, or an error naming ``what`` they belong to.
+
+    >>> async def auth(request): ...
+    >>> check_dependencies([auth], "route '/a'") == (auth,)
+    True
+    """
+    if callable(dependencies) or isinstance(dependencies, (str, bytes, Mapping)):
+        kind = "a function" if callable(dependencies) else f"a {type(dependencies).__name__}"
+        example = getattr(dependencies, "__name__", "auth") if callable(dependencies) else "auth"
+        raise InvalidArgumentType(
+            f"dependencies of {what} must be a list of callables, e.g. [{example}], not {kind}"
+        )
+    if not isinstance(dependencies, (Sequence, set, frozenset)):
+        raise InvalidArgumentType(
+            f"dependencies of {what} must be a list of callables, not {dependencies!r}"
+        )
+    for dependency in dependencies:
+        if not callable(dependency):
+            raise InvalidArgumentType(f"dependencies of {what}: {dependency!r} is not callable")
+    return tuple(dependencies)
+
+
+class RouteOptions(TypedDict, total=False):
+    """The options every route decorator takes, the App's and a Router's alike.
+
+    ``name`` names the route for ``url_for``; ``max_body_size`` overrides the App's body
+    limit (None: no limit); ``max_files``, ``max_fields`` and ``max_part_size`` bound its
+    forms; ``status_code`` is the status of a returned value; ``dependencies`` run before
+    the handler; ``extras`` is free per-route data. All but ``name`` end up in
+    ``route.extras`` (see :func:`route_extras`).
+    """
+
+    name: str | None
+    max_body_size: int | None
+    max_files: int
+    max_fields: int
+    max_part_size: int
+    status_code: int
+    dependencies: Sequence[Callable[..., Any]]
+    extras: Mapping[str, Any]
+
+
+# The options that become keys of route.extras, under their own names.
+_LIMITS = ("max_body_size", "max_files", "max_fields", "max_part_size")
+# Every option's name: a misspelt one is refused (a type checker would say so; a
+# notebook cell would not).
+_OPTIONS = (
+    "dependencies",
+    "extras",
+    "max_body_size",
+    "max_fields",
+    "max_files",
+    "max_part_size",
+    "name",
+    "status_code",
+)
+
+
+def route_extras(path: str, options: RouteOptions) -> dict[str, Any]:
+    """The ``extras`` of a route registered with the decorators' ``options``.
+
+    The App and a :class:`~asgilab.router.Router` take the same options and keep them
+    here, so that a router built alone and included in an App carries them. The limits
+    are checked when an App prepares the route; ``status_code`` and ``dependencies`` now.
+
+    >>> route_extras("/a", {"extras": {"tag": 1}, "max_body_size": 10, "status_code": 201})
+    {'tag': 1, 'max_body_size': 10, 'status_code': 201}
+    """
+    unknown = sorted(set(options) - set(_OPTIONS))
+    if unknown:
+        raise InvalidArgumentType(
+            f"route {path!r}: unknown option {', '.join(map(repr, unknown))}"
+            f" (the options: {', '.join(_OPTIONS)})"
+        )
+    extras = options.get("extras")
+    found = dict(extras) if extras else {}
+    for limit in _LIMITS:
+        if limit in options:
+            found[limit] = options[limit]  # type: ignore[literal-required]
+    status_code = options.get("status_code")
+    dependencies = options.get("dependencies")
+    if status_code is not None:
+        if type(status_code) is not int:
+            raise InvalidArgumentType(
+                f"status_code of route {path!r} must be an int, not {status_code!r}"
+            )
+        if not 100 <= status_code <= 599:
+            raise InvalidArgument(
+                f"status_code of route {path!r} must run from 100 to 599, not {status_code}"
+            )
+        found["status_code"] = status_code
+    if dependencies is not None:
+        found["dependencies"] = check_dependencies(dependencies, f"route {path!r}")
+    return found

@@ -67,8 +67,10 @@ __all__ = [
     "tree_view",
 ]
 
-#: Node kinds: the router's five, plus ``summary`` for the nodes a cap leaves out.
-KINDS = ("root", "static", "mixed", "param", "catch_all", "summary")
+#: Node kinds: the router's five, ``mount`` for where an ASGI app is mounted (its
+#: catch-all below is not drawn: the mounted app routes for itself), plus ``summary`` for
+#: the nodes a cap leaves out.
+KINDS = ("root", "static", "mixed", "param", "catch_all", "mount", "summary")
 
 #: What a lookup did to a node, weakest first: a node tried several times shows the strongest.
 #: ``added`` and ``changed`` are the step-by-step view's (the last insertion's effect).
@@ -194,13 +196,14 @@ def tree_view(
             continue
         node_id = ids[id(node)] = f"n{len(nodes)}"
         state = states.get(id(node))
+        mounted = _mounted(node)
         nodes.append(
             ViewNode(
                 id=node_id,
-                kind=node.kind,
+                kind=node.kind if mounted is None else "mount",
                 text=_text(node),
                 path=paths[id(node)],
-                routes=_route_lines(node.routes),
+                routes=_route_lines(node.routes) if mounted is None else (f"mount {mounted}",),
                 state=state,
                 steps=tuple(steps.get(id(node), ())),
             )
@@ -208,7 +211,7 @@ def tree_view(
         if parent_id is not None:
             edges.append(ViewEdge(parent_id, node_id, priority, state))
         for place, child in enumerate(node.children, start=1):
-            if id(child) in keep:
+            if id(child) in keep and (mounted is None or _mounted(child) is None):
                 queue.append((child, node_id, place))
 
     for parent_id, (priority, children) in cut.items():
@@ -332,6 +335,16 @@ def _selection(root: _Node, paths: Mapping[int, str], prefix: str | None) -> set
         top = ", ".join(paths[id(child)] for child in root.children) or "(none)"
         raise DrawError(f"no route pattern starts with {prefix!r}; the tree starts with: {top}")
     return keep
+
+
+def _mounted(node: _Node) -> str | None:
+    """The name of the ASGI app mounted at ``node`` (``extras["mount"]`` of its routes)."""
+    for route in node.routes.values():
+        app = getattr(route, "extras", {}).get("mount")
+        if app is not None:
+            name = getattr(app, "__qualname__", None)
+            return name if isinstance(name, str) else type(app).__qualname__
+    return None
 
 
 def _route_lines(routes: Mapping[str, Any]) -> tuple[str, ...]:

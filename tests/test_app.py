@@ -352,11 +352,6 @@ def test_methods_may_be_any_iterable_of_names() -> None:
     assert call(app, "POST", "/both").text == "POST"
 
 
-def test_an_http_exception_with_structured_detail_is_refused_where_it_is_raised() -> None:
-    with pytest.raises(TypeError, match="not a dict: send structured errors as a JSONResponse"):
-        HTTPException(400, detail={"error": "bad"})  # type: ignore[arg-type]
-
-
 def test_path_params_passed_by_name_and_in_request() -> None:
     reply = call(APP, "GET", "/users/42")
     assert reply.status_code == 200
@@ -1632,3 +1627,30 @@ def test_a_rerun_exception_handler_cell_replaces_its_handler(cell: str) -> None:
         reply = call(app, "GET", "/gone")
         assert reply.text == version
     assert len(app.exception_handlers) == 1
+
+
+# -- the other slash form, and a route at a group's prefix (issue 18) -------------------------
+
+
+def test_options_for_the_other_slash_form_answers_as_for_the_route() -> None:
+    app = make_app()
+    for url in ["/items/", "/docs"]:
+        response = call(app, "OPTIONS", url)
+        assert response.status_code == 204, url
+    assert call(app, "OPTIONS", "/items/").headers["allow"] == "GET, HEAD, OPTIONS, POST"
+    assert call(app, "OPTIONS", "/docs").headers["allow"] == "GET, HEAD, OPTIONS"
+    response = call(app, "POST", "/items/", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (308, "/items")
+    assert call(app, "OPTIONS", "/nowhere/").status_code == 404
+
+
+def test_an_empty_path_on_the_app_is_refused() -> None:
+    from asgilab.errors import InvalidPattern
+
+    app = App()
+    with pytest.raises(InvalidPattern) as info:
+        app.get("")
+    assert str(info.value) == (
+        "route '' serves a group's prefix: register it on a Router and include it under a"
+        " prefix (app.include(router, prefix='/api/articles')), or use '/' for the root"
+    )

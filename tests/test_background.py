@@ -11,6 +11,8 @@ from asgilab.background import (
     BackgroundRunner,
     BackgroundTask,
     BackgroundTasks,
+    caller_loop,
+    run_sync,
 )
 
 
@@ -321,3 +323,97 @@ def test_a_loop_torn_down_mid_work_leaves_the_queue_for_the_next_loop() -> None:
     assert (runner.pending, done) == (2, [])  # 0 was cancelled; 1 and 2 still queued
     asyncio.run(finish())
     assert done == [1, 2, 3]
+
+
+def test_without_a_lifespan_tasks_run_in_the_callers_task_in_order() -> None:
+    # No lifespan will drain a queue (Daphne, a mount inside Starlette): after_response
+    # runs the tasks itself, in the request's task, which the server waits for.
+    runner, done = BackgroundRunner(limit=1), []
+
+    async def slow(name: str) -> None:
+        await asyncio.sleep(0.01)
+        done.append(name)
+
+    async def main() -> list[str]:
+        await runner.after_response(BackgroundTasks([BackgroundTask(slow, "a")]))
+        await runner.after_response(BackgroundTask(done.append, "b"))
+        return list(done)
+
+    assert asyncio.run(main()) == ["a", "b"]
+    assert (runner.pending, runner.completed) == (0, 2)
+
+
+def test_while_a_lifespan_runs_tasks_are_queued_for_its_drain() -> None:
+    runner, done = BackgroundRunner(), []
+    runner.started = True
+
+    async def main() -> tuple[list[str], list[str]]:
+        await runner.after_response(BackgroundTask(done.append, "a"))
+        before = list(done)  # queued, not yet run: the response is not kept waiting
+        await runner.drain()
+        return before, list(done)
+
+    assert asyncio.run(main()) == ([], ["a"])
+
+
+def test_an_inline_task_fails_timeouts_and_retries_as_a_queued_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runner = BackgroundRunner()
+
+    async def broken() -> None:
+        raise ValueError("smtp down")
+
+    asyncio.run(runner.after_response(BackgroundTask(broken).options(retries=1)))
+    assert runner.failed == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "background task test_an_inline_task_fails_timeouts_and_retries_as_a_queued_one."
+        "<locals>.broken failed: ValueError('smtp down') (attempt 1 of 2), retrying",
+        "background task test_an_inline_task_fails_timeouts_and_retries_as_a_queued_one."
+        "<locals>.broken failed: ValueError('smtp down') (attempt 2 of 2), giving up",
+    ]
+
+
+def test_a_sync_call_knows_the_loop_that_handed_it_over() -> None:
+    async def main() -> tuple[object, object]:
+        return asyncio.get_running_loop(), await run_sync(caller_loop)
+
+    loop, seen = asyncio.run(main())
+    assert seen is loop
+    assert caller_loop() is None  # nor does it leak into the caller's context
+
+
+@pytest.mark.parametrize(
+    ("deadline", "finished", "message"),
+    [
+        (5.0, ["sent"], None),
+        (
+            0.01,
+            [],
+            "background task test_a_server_that_cancels_the_request_still_gives_its_tasks_the_"
+            "deadline.<locals>.mail still running 0.01 s after the server cancelled its "
+            "request: cancelling it",
+        ),
+    ],
+)
+def test_a_server_that_cancels_the_request_still_gives_its_tasks_the_deadline(
+    deadline: float, finished: list[str], message: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Daphne has no lifespan and, at shutdown, cancels every request's task and waits.
+    runner, done = BackgroundRunner(), []
+
+    async def mail() -> None:
+        await asyncio.sleep(0.1)
+        done.append("sent")
+
+    async def main() -> None:
+        request = asyncio.ensure_future(runner.after_response(BackgroundTask(mail), deadline))
+        await asyncio.sleep(0.02)
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+
+    asyncio.run(main())
+    assert done == finished
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == ([message] if message else [])

@@ -30,7 +30,8 @@ def run_script(script: str, tmp_path: Path) -> tuple[str, dict[str, Any]]:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        # routers.py's first run builds the compiled router (about a minute on two idle cores).
+        timeout=360,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout, json.loads(out.read_text(encoding="utf-8"))

@@ -375,3 +375,25 @@ def test_serve_help_names_the_defaults_and_their_flags(
         "uvicorn has no timeout for reading request headers",
     ]:
         assert phrase in text
+
+
+def test_routes_lists_a_mount_as_one_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from asgilab.cli import main
+
+    (tmp_path / "mounted_app.py").write_text(
+        "from asgilab.router import Router\n"
+        "async def files(scope, receive, send): ...\n"
+        "async def home(request): ...\n"
+        "router = Router()\n"
+        "router.get('/')(home)\n"
+        "router.mount('/static', files, name='static')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["routes", "mounted_app:router"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "METHODS  PATH     NAME    ENDPOINT",
+        "GET      /        home    mounted_app.home",
+        "MOUNT    /static  static  mounted_app.files",
+    ]

@@ -468,3 +468,52 @@ def test_url_ignores_a_host_header_no_url_can_hold(host: str) -> None:
     }
     url = URL.from_scope(scope)
     assert (url, url.path, url.query, url.port) == ("http://10.0.0.1:8000/u?k=v", "/u", "k=v", 8000)
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        # Granian passes on raw UTF-8 a client sent: escaped as a browser would have sent it.
+        (
+            {"raw_path": "/files/café".encode(), "query_string": "q=thé&n=1".encode()},
+            "http://h/files/caf%C3%A9?q=th%C3%A9&n=1",
+        ),
+        # Escapes already there stay as they are.
+        (
+            {"raw_path": b"/files/caf%C3%A9", "query_string": b"q=%C3%A9"},
+            "http://h/files/caf%C3%A9?q=%C3%A9",
+        ),
+        # Bytes that are not UTF-8 are escaped too, never turned into other characters.
+        ({"raw_path": b"/a\xe9", "query_string": b"q=\xff"}, "http://h/a%E9?q=%FF"),
+    ],
+)
+def test_url_escapes_raw_bytes_that_are_not_ascii(scope: dict[str, Any], expected: str) -> None:
+    url = URL.from_scope({"headers": [(b"host", b"h")], **scope})
+    assert url == expected
+    assert url.isascii()
+
+
+@pytest.mark.parametrize(
+    ("server", "expected"),
+    [
+        (("/run/app.sock", None), "http://localhost/x"),  # a Unix socket: ASGI's (path, None)
+        (("/run/app.sock", 0), "http://localhost/x"),  # ... and Granian's
+        (None, "http://localhost/x"),
+        (("10.0.0.1", 80), "http://10.0.0.1/x"),
+    ],
+)
+def test_url_without_a_host_header(server: tuple[str, int | None] | None, expected: str) -> None:
+    url = URL.from_scope({"headers": [], "server": server, "raw_path": b"/x"})
+    assert (url, url.hostname) == (expected, expected.split("/")[2])
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("q=café".encode(), "café"),  # raw UTF-8, as Granian passes it on
+        (b"q=caf%C3%A9", "café"),
+        (b"q=caf\xe9", "caf\ufffd"),  # not UTF-8: as %E9 reads, a replacement character
+    ],
+)
+def test_query_reads_raw_utf8_as_utf8(query: bytes, expected: str) -> None:
+    assert QueryParams(query)["q"] == expected

@@ -23,6 +23,7 @@ from asgilab.treeview import (
     TreeView,
     ViewEdge,
     ViewNode,
+    legend_entries,
     tree_view,
 )
 
@@ -942,3 +943,22 @@ def test_github_pictures_in_a_laptop_notebook(
     assert box == (
         "overflow-x:auto;max-height:720px;overflow-y:auto;" if poster else "overflow-x:auto;"
     )
+
+
+def test_a_mount_is_one_node_of_its_own_kind_with_a_legend_entry() -> None:
+    async def files(scope: Any, receive: Any, send: Any) -> None: ...
+
+    router = Router()
+    router.get("/health")(lambda request: None)
+    router.mount("/static", files, name="static")
+    view = tree_view(router.root)
+    mount = "mount test_a_mount_is_one_node_of_its_own_kind_with_a_legend_entry.<locals>.files"
+    assert [(n.kind, n.text, n.routes) for n in view.nodes] == [
+        ("root", "root", ()),
+        ("static", "health", ("GET <lambda>",)),
+        ("mount", "static", (mount,)),
+    ]
+    assert legend_entries(view) == ("static", "mount", "routes")
+    source = draw(router, legend=True).source
+    assert "folder: a mounted ASGI app" in source
+    assert 'shape="folder"' in source or "shape=folder" in source

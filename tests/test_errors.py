@@ -61,11 +61,10 @@ RAISES: list[tuple[Callable[[], object], type[AsgilabError], type[Exception], st
         "HTTP status codes run from 100 to 599, not 600",
     ),
     (
-        lambda: HTTPException(400, detail={"a": 1}),  # type: ignore[arg-type]
+        lambda: HTTPException("400"),  # type: ignore[arg-type]
         InvalidArgumentType,
         TypeError,
-        "HTTPException detail is the text of the answer, not a dict: "
-        "send structured errors as a JSONResponse",
+        "HTTPException status_code must be an int, not '400'",
     ),
     (
         lambda: BackgroundTask(print).options(retries=-1),

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from asgilab.dependencies import Depends
 from asgilab.errors import InvalidReturn
-from asgilab.handlers import CallWith, Handler, render_result
+from asgilab.handlers import CallWith, Handler, render_result, to_response
 from asgilab.request import Request
 from asgilab.responses import JSONResponse, Response
 from asgilab.router import Router
@@ -45,6 +46,14 @@ def in_thread(request: Any, user_id: Any) -> Any:
     return ("thread", user_id)
 
 
+async def answer() -> str:
+    return "42"
+
+
+async def only_depends(value: Any = Depends(answer)) -> Any:
+    return ("depends", value)
+
+
 @pytest.mark.parametrize(
     ("path", "func", "extras", "call_with", "result"),
     [
@@ -56,6 +65,9 @@ def in_thread(request: Any, user_id: Any) -> Any:
         ("/", without_request, {}, CallWith.HANDLER, ("no request",)),
         ("/", by_request, {"max_files": 1}, CallWith.HANDLER, ("request",)),
         ("/u/{user_id}", in_thread, {}, CallWith.HANDLER, ("thread", "7")),
+        # A first parameter that is a Depends(...) is not the request.
+        ("/", only_depends, {}, CallWith.HANDLER, ("depends", "42")),
+        ("/", by_request, {"dependencies": (answer,)}, CallWith.HANDLER, ("request",)),
     ],
 )
 def test_a_handler_picks_its_call_by_its_signature_once(
@@ -112,4 +124,30 @@ def test_a_result_that_cannot_be_sent_names_the_handler() -> None:
         render_result(42, "count")
     assert str(info.value) == (
         "handler count returned int; return a Response, dict, list, str, bytes or None"
+    )
+
+
+@pytest.mark.parametrize(
+    ("result", "status", "expected", "body"),
+    [
+        ({"a": 1}, 201, 201, b'{"a":1}'),
+        (None, 201, 201, b""),
+        (None, 200, 200, b""),
+        (None, 204, 204, b""),
+        (None, None, 204, b""),
+        (JSONResponse({"a": 1}, 202), 201, 202, b'{"a":1}'),
+    ],
+)
+def test_a_status_code_applies_to_values_not_to_responses(
+    result: Any, status: int | None, expected: int, body: bytes
+) -> None:
+    response = to_response(result, "h", status)
+    assert (response.status_code, response.body) == (expected, body)
+
+
+def test_a_body_for_a_status_without_one_names_the_handler() -> None:
+    with pytest.raises(InvalidReturn) as info:
+        to_response({"a": 1}, "create", 204)
+    assert str(info.value) == (
+        "handler create returned dict, yet its route answers 204, which has no body; return None"
     )

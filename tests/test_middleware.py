@@ -239,3 +239,154 @@ def test_a_layer_added_again_replaces_the_old_one(
     old: Middleware, new: Middleware, replaces: bool
 ) -> None:
     assert new.replaces(old) is replaces
+
+
+# -- routing before middleware (issue 18) ---------------------------------------------------
+
+
+def test_middleware_sees_the_matched_route_before_and_after_call_next() -> None:
+    from asgilab import App, Request
+
+    app = App()
+    seen: list[Any] = []
+
+    @app.get("/users/{user_id:int}", name="user")
+    async def user(request: Request, user_id: int) -> str:
+        seen.append(("handler", request.scope["route"].name))
+        return "ok"
+
+    @app.middleware
+    async def look(request: Request, call_next: Any) -> Response:
+        seen.append(("before", getattr(request.scope.get("route"), "name", None)))
+        response = await call_next(request)
+        seen.append(("after", getattr(request.scope.get("route"), "name", None)))
+        return response
+
+    assert request(app, "GET").status_code == 404  # "/" has no route
+    assert seen == [("before", None), ("after", None)]
+    seen.clear()
+    response = httpx_get(app, "/users/7")
+    assert response.status_code == 200
+    assert seen == [("before", "user"), ("handler", "user"), ("after", "user")]
+
+
+def test_the_route_is_looked_up_once_per_request() -> None:
+    from asgilab import App, Request
+
+    app = App()
+
+    @app.get("/a")
+    async def a(request: Request) -> str:
+        return "a"
+
+    app.add_middleware(Passthrough)
+    calls: list[str] = []
+    lookup = app.router.lookup
+
+    def counting(method: str, path: str, trace: Any = None) -> Any:
+        calls.append(path)
+        return lookup(method, path, trace)
+
+    app.router.lookup = counting  # type: ignore[method-assign]
+    assert httpx_get(app, "/a").text == "a"
+    assert calls == ["/a"]
+
+
+def test_function_middleware_reads_the_body_within_the_routes_limit() -> None:
+    from asgilab import App, Request
+
+    app = App(max_body_size=4)
+
+    @app.post("/upload", max_body_size=100)
+    async def upload(request: Request) -> bytes:
+        return await request.body()
+
+    @app.post("/small")
+    async def small(request: Request) -> bytes:
+        return await request.body()
+
+    @app.middleware
+    async def reads(request: Request, call_next: Any) -> Response:
+        await request.body()
+        return await call_next(request)
+
+    assert httpx_post(app, "/upload", b"0123456789").content == b"0123456789"
+    assert httpx_post(app, "/small", b"0123456789").status_code == 413
+
+
+@pytest.mark.parametrize("spelling", ["http"])
+def test_fastapi_spelling_of_function_middleware(spelling: str) -> None:
+    from asgilab import App, Request
+
+    app = App()
+
+    @app.get("/")
+    async def index(request: Request) -> str:
+        return "home"
+
+    @app.middleware(spelling)
+    async def tag(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        response.headers["x-tag"] = "1"
+        return response
+
+    response = httpx_get(app, "/")
+    assert (response.status_code, response.headers["x-tag"]) == (200, "1")
+    assert tag.__name__ == "tag"
+
+
+@pytest.mark.parametrize(
+    ("register", "message"),
+    [
+        (
+            lambda app: app.middleware("websocket"),
+            "app.middleware('websocket'): only 'http' middleware exists; write "
+            "@app.middleware or @app.middleware('http') above async def mw(request, call_next)",
+        ),
+        (
+            lambda app: app.middleware(42),
+            "app.middleware(42): expected async def mw(request, call_next); write "
+            "@app.middleware or @app.middleware('http') above it",
+        ),
+        (
+            lambda app: app.add_middleware("CORSMiddleware"),
+            "add_middleware('CORSMiddleware'): expected a middleware class (or a callable "
+            "taking the app), e.g. app.add_middleware(CORSMiddleware, allow_origins=[...])",
+        ),
+    ],
+)
+def test_middleware_traps_are_refused_at_registration(register: Any, message: str) -> None:
+    from asgilab import App
+    from asgilab.errors import InvalidArgument, InvalidArgumentType
+
+    app = App()
+    with pytest.raises((InvalidArgument, InvalidArgumentType)) as info:
+        register(app)
+    assert str(info.value) == message
+    assert app.user_middleware == []
+
+
+class Passthrough:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def httpx_get(app: ASGIApp, url: str) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get(url)
+
+    return asyncio.run(go())
+
+
+def httpx_post(app: ASGIApp, url: str, content: bytes) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post(url, content=content)
+
+    return asyncio.run(go())

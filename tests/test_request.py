@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 
+from asgilab.app import App
+from asgilab.client import AsyncClient, Client
 from asgilab.datastructures import Address, UploadFile
 from asgilab.errors import HTTPException
-from asgilab.request import BodyConsumed, Request, parse_cookies
+from asgilab.request import BlockingRead, BodyConsumed, Request, parse_cookies
+from asgilab.routes import Route
 from asgilab.types import Message
 
 
@@ -391,3 +394,154 @@ def test_a_chunked_body_is_not_judged_by_a_content_length_beside_it() -> None:
         max_body_size=10,
     )
     assert run(request.body()) == b"abc"
+
+
+# -- request.route ---------------------------------------------------------------------
+
+
+def test_route_is_the_route_the_app_put_in_the_scope() -> None:
+    async def user(request: Request) -> None: ...
+
+    route = Route("/users/{user_id:int}", user, frozenset({"GET"}), "user")
+    assert make(route=route)[0].route is route
+    assert make()[0].route is None  # before routing, or no route matched
+
+
+# -- reading the body from a plain def handler's thread ---------------------------------
+
+
+def sync_app(max_body_size: int = 64) -> App:
+    app = App(max_body_size=max_body_size)
+
+    @app.post("/bytes")
+    def echo_bytes(request: Request) -> bytes:
+        return request.read_body()
+
+    @app.post("/json")
+    def echo_json(request: Request) -> Any:
+        return {"got": request.read_json(), "again": request.read_json()}
+
+    @app.post("/form")
+    def echo_form(request: Request) -> dict[str, Any]:
+        form = request.read_form()
+        upload = form["file"]
+        assert isinstance(upload, UploadFile)
+        return {"name": form["name"], "file": upload.file.read().decode()}
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("path", "send", "expected"),
+    [
+        ("/bytes", {"content": b"\x00raw"}, b"\x00raw"),
+        (
+            "/json",
+            {"json": {"a": [1, "\u00e9"]}},
+            b'{"got":{"a":[1,"\xc3\xa9"]},"again":{"a":[1,"\xc3\xa9"]}}',
+        ),
+        (
+            "/form",
+            {"data": {"name": "ada"}, "files": {"file": ("a.txt", b"notes")}},
+            b'{"name":"ada","file":"notes"}',
+        ),
+    ],
+)
+def test_a_plain_def_handler_reads_the_body(
+    path: str, send: dict[str, Any], expected: bytes
+) -> None:
+    reply = Client(sync_app(max_body_size=1024)).post(path, **send)
+    assert (reply.status_code, reply.content) == (200, expected)
+
+
+@pytest.mark.parametrize(
+    ("path", "send", "status", "detail"),
+    [
+        ("/bytes", {"content": b"x" * 65}, 413, "request body larger than the limit of 64 bytes"),
+        # Streamed, so no content-length: refused as the body grows past the limit.
+        (
+            "/bytes",
+            {"content": iter([b"x" * 40, b"x" * 40])},
+            413,
+            "request body larger than the limit of 64 bytes",
+        ),
+        (
+            "/json",
+            {"content": b"{"},
+            400,
+            "invalid JSON: Expecting property name enclosed in double quotes (line 1, column 2)",
+        ),
+        (
+            "/form",
+            {"content": b"a", "headers": {"content-type": "text/csv"}},
+            415,
+            "cannot read a form from content-type 'text/csv'; send "
+            "application/x-www-form-urlencoded or multipart/form-data",
+        ),
+    ],
+)
+def test_a_plain_def_handler_gets_the_same_limits_and_errors(
+    path: str, send: dict[str, Any], status: int, detail: str
+) -> None:
+    reply = Client(sync_app()).post(path, **send)
+    assert (reply.status_code, reply.text) == (status, detail)
+
+
+def test_the_loop_serves_other_requests_while_a_plain_def_handler_waits_for_its_body() -> None:
+    app = sync_app()
+
+    @app.get("/ping")
+    async def ping(request: Request) -> str:
+        return "pong"
+
+    async def main() -> tuple[str, bytes]:
+        first_sent, pinged = asyncio.Event(), asyncio.Event()
+
+        async def slow_body() -> Any:
+            yield b"first "
+            first_sent.set()  # the handler's thread now waits in read_body()
+            await pinged.wait()  # ... and stays waiting until /ping was answered
+            yield b"last"
+
+        async with AsyncClient(app) as client:
+
+            async def ping_meanwhile() -> str:
+                await first_sent.wait()
+                reply = await client.get("/ping")
+                pinged.set()
+                return reply.text
+
+            upload, pong = await asyncio.wait_for(
+                asyncio.gather(client.post("/bytes", content=slow_body()), ping_meanwhile()),
+                timeout=10,
+            )
+        return pong, upload.content
+
+    assert asyncio.run(main()) == ("pong", b"first last")
+
+
+def test_a_blocking_read_on_the_loop_thread_names_the_await_to_use() -> None:
+    request, calls = make([b"body"])
+
+    async def handler() -> None:
+        request.read_json()
+
+    with pytest.raises(BlockingRead) as info:
+        run(handler())
+    assert str(info.value) == (
+        "request.read_json() blocks until the body arrives, and this thread runs the event "
+        "loop that must receive it: here, use `await request.json()`"
+    )
+    assert calls == []  # nothing was read, and no coroutine was left unawaited
+
+
+def test_a_blocking_read_in_a_thread_asgilab_did_not_start_is_refused() -> None:
+    request, calls = make([b"body"])
+    with pytest.raises(BlockingRead) as info:
+        request.read_body()
+    assert str(info.value) == (
+        "request.read_body() reads the body through the event loop that handed this thread "
+        "its work, and no asgilab thread pool did: call it from a plain def handler, or use "
+        "`await request.body()` on the request's loop"
+    )
+    assert calls == []

@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from asgilab.app import App
-from asgilab.errors import InvalidPath, InvalidPattern, RouteConflict, URLBuildError
+from asgilab.errors import (
+    InvalidArgument,
+    InvalidArgumentType,
+    InvalidPath,
+    InvalidPattern,
+    RouteConflict,
+    URLBuildError,
+)
 from asgilab.patterns import MAX_MIXED_SEGMENT, parse_pattern
 from asgilab.router import Match, Node, Route, Router
 
@@ -1209,3 +1216,133 @@ def test_including_again_replaces_the_copies() -> None:
     found = app.match("POST", "/api/")
     assert found is not None and found.route.endpoint is api.routes[1].endpoint
     assert app.url_for("post", s="hi") == "/api/posts/hi"
+
+
+# -- decorator options, shared by App and Router (issue 18) ---------------------------------
+
+
+async def _auth(request: Any) -> None: ...
+
+
+async def _audit(request: Any) -> None: ...
+
+
+def test_router_decorators_take_the_apps_options_into_extras() -> None:
+    import inspect
+
+    router = Router(dependencies=[_auth])
+
+    @router.post(
+        "/articles",
+        name="create",
+        max_body_size=10,
+        max_files=1,
+        max_fields=2,
+        max_part_size=3,
+        status_code=201,
+        dependencies=[_audit],
+        extras={"tag": "x"},
+    )
+    async def create(request: Any) -> None: ...
+
+    (route,) = router.routes
+    assert dict(route.extras) == {
+        "tag": "x",
+        "max_body_size": 10,
+        "max_files": 1,
+        "max_fields": 2,
+        "max_part_size": 3,
+        "status_code": 201,
+        "dependencies": (_auth, _audit),
+    }
+    app = App()
+    app.include(router, prefix="/api")
+    (copy,) = app.router.routes
+    assert (copy.path, copy.extras["dependencies"], copy.extras["status_code"]) == (
+        "/api/articles",
+        (_auth, _audit),
+        201,
+    )
+    if not inspect.isfunction(Router.get):
+        return  # compiled by mypyc: no signature to read (the interpreted run checks it)
+    # One typed set of options for both: **options: Unpack[RouteOptions], never Any.
+    for method in ["get", "post", "put", "patch", "delete", "route"]:
+        mine = inspect.signature(getattr(Router, method)).parameters
+        apps = inspect.signature(getattr(App, method)).parameters
+        assert list(mine) == list(apps), method
+        assert all(p.annotation is not Any for p in mine.values())
+        assert "RouteOptions" in str(mine["options"].annotation), method
+    with pytest.raises(InvalidArgumentType, match=r"route '/a': unknown option 'max_body'"):
+        router.get("/a", max_body=10)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        (
+            {"status_code": "201"},
+            InvalidArgumentType,
+            "status_code of route '/a' must be an int, not '201'",
+        ),
+        (
+            {"status_code": 700},
+            InvalidArgument,
+            "status_code of route '/a' must run from 100 to 599, not 700",
+        ),
+        (
+            {"dependencies": _auth},
+            InvalidArgumentType,
+            "dependencies of route '/a' must be a list of callables, e.g. [_auth], not a function",
+        ),
+        (
+            {"dependencies": [_auth, "token"]},
+            InvalidArgumentType,
+            "dependencies of route '/a': 'token' is not callable",
+        ),
+    ],
+)
+def test_route_options_are_checked(options: dict[str, Any], error: type, message: str) -> None:
+    import inspect
+
+    if not inspect.isfunction(Router.get) and type(options.get("status_code", 0)) is not int:
+        # Compiled by mypyc, the annotation itself refuses a str: a plain TypeError.
+        with pytest.raises(TypeError):
+            Router().get("/a", **options)
+        return
+    with pytest.raises(error) as info:
+        Router().get("/a", **options)
+    assert str(info.value) == message
+
+
+def test_a_routers_dependencies_are_checked() -> None:
+    with pytest.raises(InvalidArgumentType, match="dependencies of Router"):
+        Router(dependencies=["auth"])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(("prefix", "path"), [("/api/articles", "/api/articles"), ("", "/")])
+def test_a_route_at_a_groups_prefix(prefix: str, path: str) -> None:
+    group = Router()
+
+    @group.get("", name="articles")
+    async def articles(request: Any) -> None: ...
+
+    @group.get("/{slug}", name="article")
+    async def article(request: Any, slug: str) -> None: ...
+
+    outer = Router()
+    outer.include(group, prefix=prefix)
+    found = outer.lookup("GET", path)
+    assert found and found.route.name == "articles"
+    assert outer.url_for("articles") == path
+    miss = outer.lookup("GET", path + "/" if path != "/" else "//")
+    assert not miss or miss.route.name != "articles"
+
+
+def test_an_empty_path_used_directly_means_the_root() -> None:
+    router = Router()
+
+    @router.get("")
+    async def home(request: Any) -> None: ...
+
+    assert router.match("GET", "/").route.endpoint is home  # type: ignore[union-attr]
+    assert router.url_for("home") == "/"

@@ -12,6 +12,9 @@ the segments as the routes wrote them (``{name}``, ``{id:int}``). The shape says
 - octagon, pink: a catch-all, ``{rest:path}``;
 - dark box: the root;
 - a thick border and extra lines (``GET, HEAD user``): routes end there;
+- a route line ending in brackets (``GET me [auth]``): the functions the route depends on
+  (its ``extras["dependencies"]``, then its handler's ``Depends(...)`` parameters; at
+  most three named, then ``+2`` for the rest);
 - a dashed note (``+12 more nodes``): what ``max_nodes`` left out below that parent.
 
 With ``highlight="GET /users/42"`` the lookup from ``router.explain`` is drawn over it: nodes
@@ -120,6 +123,7 @@ _LEGEND_TEXT: Mapping[str, str] = {
     "mount": "folder: a mounted ASGI app",
     "summary": "note: nodes left out",
     "routes": "thick border: routes end here",
+    "dependencies": "GET me [auth]: depends on auth",
     "entered": "entered",
     "backtracked": "backtracked: went back",
     "rejected": "rejected: did not fit",
@@ -406,7 +410,7 @@ def _legend_style(key: str) -> dict[str, str]:
     static one ending a route, or a static one in that state."""
     if key in _KIND_STYLE:
         node = ViewNode("", key, "", "")
-    elif key == "routes":
+    elif key in ("routes", "dependencies"):  # the marker is text on a route's line
         node = ViewNode("", "static", "", "", routes=("",))
     else:
         node = ViewNode("", "static", "", "", state=key)

@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 from .routes import Route
 from .tree import Match, Miss, Node, Tree, split_path
+from .treeview import dependency_marker
 
 __all__ = [
     "Action",
@@ -166,7 +167,9 @@ def explain_lookup(tree: Tree, method: str, path: str) -> Explanation:
 def tree_text(root: Node) -> str:
     """The tree below ``root``, one node per line, with the routes that end at each node.
 
-    What ``str(router)`` prints; children appear in the order matching tries them.
+    What ``str(router)`` prints; children appear in the order matching tries them. A route
+    with dependencies names them in brackets, as the drawing does (``GET me [auth]``, see
+    :func:`asgilab.treeview.dependency_marker`).
     """
     lines = ["<root>"]
     # The nodes still to print, the next on top, each with its indent and whether it is
@@ -186,7 +189,9 @@ def tree_text(root: Node) -> str:
             # A mount's two routes, the prefix and the catch-all below it, are one line.
             routes = f"mount {app_name(mounted)}"
         else:
-            routes = ", ".join(f"{m} {r.name or '?'}" for m, r in sorted(node.routes.items()))
+            routes = ", ".join(
+                f"{m} {r.name or '?'}{dependency_marker(r)}" for m, r in sorted(node.routes.items())
+            )
         lines.append(
             f"{indent}{'└── ' if last else '├── '}/{node.label}" + (f"  {routes}" if routes else "")
         )

@@ -44,6 +44,18 @@ users      entered    (1,)
 {name}     matched    (3,)
 >>> legend_entries(lookup)
 ('static', 'param', 'routes', 'entered', 'rejected', 'matched')
+
+A route that depends on functions (``extras["dependencies"]``, and its handler's
+``Depends(...)`` parameters) names them after its line, and the legend explains the marker:
+
+>>> async def auth(request): ...
+>>> me = N(kind="static", label="me", children=[],
+...        routes={"GET": N(name="me", extras={"dependencies": (auth,)})})
+>>> view = tree_view(N(kind="root", label="", children=[me], routes={}))
+>>> view.node("/me").routes, view.node("/me").has_dependencies
+(('GET me [auth]',), True)
+>>> legend_entries(view)
+('static', 'routes', 'dependencies')
 """
 
 from collections import deque
@@ -51,6 +63,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from .dependencies import Dependency
 from .errors import AsgilabError
 
 __all__ = [
@@ -62,6 +75,8 @@ __all__ = [
     "ViewEdge",
     "ViewNode",
     "count",
+    "dependency_marker",
+    "dependency_names",
     "legend_entries",
     "mark_changes",
     "tree_view",
@@ -87,6 +102,9 @@ _ACTION_STATES = {
 
 # The order methods are listed in on a node: the usual reading order, then the rest A-Z.
 _METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+# A route line names at most this many dependencies; the rest are counted ("+2").
+_MAX_DEPENDENCIES = 3
 
 
 class DrawError(AsgilabError, ValueError):
@@ -126,6 +144,8 @@ class ViewNode:
     # When the lookup tried this node, counting from 1 for the first edge it followed: one
     # number per time the walk went down the edge into it (two after a backtrack and retry).
     steps: tuple[int, ...] = ()
+    # Whether a route line here names the route's dependencies ("GET me [auth]").
+    has_dependencies: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +226,8 @@ def tree_view(
                 routes=_route_lines(node.routes) if mounted is None else (f"mount {mounted}",),
                 state=state,
                 steps=tuple(steps.get(id(node), ())),
+                has_dependencies=mounted is None
+                and any(dependency_names(route) for route in node.routes.values()),
             )
         )
         if parent_id is not None:
@@ -261,17 +283,76 @@ def legend_entries(view: TreeView) -> tuple[str, ...]:
     """What a legend for ``view`` explains: what the picture shows, and nothing else.
 
     The node kinds present (the root explains itself), ``routes`` when some node ends
-    routes (its thick border), then the states present, each in :data:`KINDS` and
+    routes (its thick border), ``dependencies`` when some route line names its
+    dependencies (``GET me [auth]``), then the states present, each in :data:`KINDS` and
     :data:`HIGHLIGHT_STATES` order.
     """
     kinds = {node.kind for node in view.nodes}
     states = {node.state for node in view.nodes}
     ends = any(node.routes for node in view.nodes if node.kind != "summary")
+    depends = any(node.has_dependencies for node in view.nodes if node.kind != "summary")
     return (
         *(kind for kind in KINDS[1:] if kind in kinds),
         *(("routes",) if ends else ()),
+        *(("dependencies",) if depends else ()),
         *(state for state in HIGHLIGHT_STATES if state in states),
     )
+
+
+def dependency_names(route: Any) -> tuple[str, ...]:
+    """The names of the functions ``route`` depends on, each once, in the order declared.
+
+    Its ``extras["dependencies"]`` first (its router's, then its own: they run first),
+    then the functions its handler's ``Depends(...)`` parameters name, when the route has
+    a handler prepared by an App (a bare Router's routes have none: only their extras show).
+    The dependencies *those* need are theirs, not the route's: they are not listed.
+
+    >>> from types import SimpleNamespace as N
+    >>> from asgilab.dependencies import Depends
+    >>> async def auth(request): ...
+    >>> dependency_names(N(name="me", extras={"dependencies": (auth, Depends(auth))}))
+    ('auth',)
+    >>> dependency_names(N(name="health"))
+    ()
+    """
+    extras = getattr(route, "extras", None) or {}
+    funcs = [d.func if isinstance(d, Dependency) else d for d in extras.get("dependencies", ())]
+    # The App's Handler: its plan's handler_depends are (parameter, step) pairs.
+    plan = getattr(getattr(route, "handler", None), "plan", None)
+    if plan is not None:
+        funcs += [plan.steps[at].func for _, at in plan.handler_depends]
+    return tuple(dict.fromkeys(map(_function_name, funcs)))
+
+
+def dependency_marker(route: Any) -> str:
+    """What a route line ends with when ``route`` has dependencies: their names in
+    brackets, at most three and then how many more; "" without any.
+
+    >>> from types import SimpleNamespace as N
+    >>> funcs = []
+    >>> for name in "abcde":
+    ...     def func(request): ...
+    ...     func.__name__ = name
+    ...     funcs.append(func)
+    >>> dependency_marker(N(extras={"dependencies": tuple(funcs[:2])}))
+    ' [a, b]'
+    >>> dependency_marker(N(extras={"dependencies": tuple(funcs)}))
+    ' [a, b, c +2]'
+    >>> dependency_marker(N(extras={}))
+    ''
+    """
+    names = dependency_names(route)
+    if not names:
+        return ""
+    more = len(names) - _MAX_DEPENDENCIES
+    return f" [{', '.join(names[:_MAX_DEPENDENCIES])}{f' +{more}' if more > 0 else ''}]"
+
+
+def _function_name(func: Any) -> str:
+    """A function's own name (not its qualified one: a route line stays short); a
+    callable object's class name."""
+    name = getattr(func, "__name__", None)
+    return name if isinstance(name, str) else type(func).__name__
 
 
 def count(number: int, noun: str) -> str:
@@ -348,7 +429,8 @@ def _mounted(node: _Node) -> str | None:
 
 
 def _route_lines(routes: Mapping[str, Any]) -> tuple[str, ...]:
-    """One line per route ending at a node: its methods, then its name."""
+    """One line per route ending at a node: its methods, its name, then its dependencies
+    (``GET me [auth]``, see :func:`dependency_marker`)."""
     # Keyed by identity: the drawing takes any route-like object, hashable or not.
     methods: dict[int, list[str]] = {}
     by_id: dict[int, _Route] = {}
@@ -363,7 +445,9 @@ def _route_lines(routes: Mapping[str, Any]) -> tuple[str, ...]:
     lines = []
     for key, names in methods.items():
         ordered = sorted(names, key=rank)
-        lines.append((rank(ordered[0]), f"{', '.join(ordered)} {by_id[key].name or '?'}"))
+        route = by_id[key]
+        text = f"{', '.join(ordered)} {route.name or '?'}{dependency_marker(route)}"
+        lines.append((rank(ordered[0]), text))
     return tuple(line for _, line in sorted(lines))
 
 

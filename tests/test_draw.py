@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from asgilab.dependencies import Depends
 from asgilab.draw import MIN_SCALE, Drawing, draw, draw_steps, to_digraph
 from asgilab.router import Node, Router
 from asgilab.treeview import (
@@ -625,7 +626,7 @@ def test_every_step_number_has_aa_contrast(state: str | None) -> None:
     assert contrast(attrs.get("fontcolor", "#000000"), "#ffffff") >= AA, (state, attrs)
 
 
-@pytest.mark.parametrize("entry", [*KINDS[1:], "routes", *HIGHLIGHT_STATES])
+@pytest.mark.parametrize("entry", [*KINDS[1:], "routes", "dependencies", *HIGHLIGHT_STATES])
 def test_every_legend_entry_has_aa_contrast(entry: str) -> None:
     view = TreeView((ViewNode("n0", "root", "root", ""),), (), legend=(entry,))
     cell = re.search(
@@ -962,3 +963,145 @@ def test_a_mount_is_one_node_of_its_own_kind_with_a_legend_entry() -> None:
     source = draw(router, legend=True).source
     assert "folder: a mounted ASGI app" in source
     assert 'shape="folder"' in source or "shape=folder" in source
+
+
+# ---------------------------------------------------------------------------------------------
+# Which routes carry which dependencies: named after the route's line, in the picture and text
+
+
+async def auth(request: Any) -> None: ...
+
+
+async def db(request: Any) -> None: ...
+
+
+async def audit(request: Any) -> None: ...
+
+
+async def rate(request: Any) -> None: ...
+
+
+async def trace(request: Any) -> None: ...
+
+
+async def current_user(request: Any) -> None: ...
+
+
+async def files(scope: Any, receive: Any, send: Any) -> None:
+    """An ASGI app to mount."""
+
+
+def dependent_app() -> Any:
+    """An App whose routes carry dependencies every way a route can: a router's, a
+    route's own, and its handler's ``Depends`` parameters."""
+    from asgilab import App
+
+    app = App()
+    api = Router(dependencies=[auth])
+
+    @api.get("/me")
+    async def me(request: Any, user: Any = Depends(current_user)) -> None: ...
+
+    @api.post("/orders", dependencies=[db, audit, auth])  # auth twice: named once
+    async def order(request: Any, user: Any = Depends(current_user)) -> None: ...
+
+    @api.delete("/orders", dependencies=[db, audit, rate, trace])
+    async def cancel(request: Any) -> None: ...
+
+    app.include(api, prefix="/api")
+
+    @app.get("/health")
+    async def health(request: Any) -> None: ...
+
+    app.mount("/static", files, name="static")
+    return app
+
+
+@pytest.mark.parametrize(
+    ("path", "routes", "has_dependencies"),
+    [
+        ("/api/me", ("GET me [auth, current_user]",), True),
+        # A route's own after its router's, each function once, in the order declared.
+        ("/api/orders", ("POST order [auth, db, audit +1]", "DELETE cancel [auth, db, audit +2]"),
+         True),
+        ("/health", ("GET health",), False),  # no dependencies: the line as it always was
+        ("/static", ("mount files",), False),  # a mount keeps its own line
+    ],
+)  # fmt: skip
+def test_route_lines_name_their_dependencies(
+    path: str, routes: tuple[str, ...], has_dependencies: bool
+) -> None:
+    node = tree_view(dependent_app().router.root).node(path)
+    assert (node.routes, node.has_dependencies) == (routes, has_dependencies)
+
+
+@pytest.mark.parametrize(
+    ("extras", "line"),
+    [
+        ({}, "GET r"),
+        ({"dependencies": ()}, "GET r"),
+        ({"dependencies": (auth,)}, "GET r [auth]"),
+        ({"dependencies": (auth, db, audit)}, "GET r [auth, db, audit]"),
+        ({"dependencies": (auth, db, audit, rate)}, "GET r [auth, db, audit +1]"),
+        ({"dependencies": (auth, auth, db)}, "GET r [auth, db]"),
+        ({"dependencies": (Depends(auth), db)}, "GET r [auth, db]"),  # a record: its function
+    ],
+)
+def test_a_bare_routers_routes_show_their_extras_dependencies(
+    extras: dict[str, Any], line: str
+) -> None:
+    """A Router used without an App prepares no handler: its routes' extras still show."""
+    router = Router()
+    router.add("/r", endpoint, name="r", extras=extras)
+    node = tree_view(router.root).node("/r")
+    assert node.routes == (line,)
+    assert node.has_dependencies == ("[" in line)
+
+
+@pytest.mark.parametrize(
+    ("make", "legend"),
+    [
+        (lambda app: draw(app, legend=True),
+         ("static", "mount", "routes", "dependencies")),
+        (lambda app: draw(app, prefix="/health", legend=True), ("static", "routes")),
+        (lambda app: draw(app), ()),  # the legend stays off unless asked for (or a lookup)
+        (lambda app: draw(app, highlight="GET /api/me"),
+         ("static", "mount", "routes", "dependencies", "entered", "matched")),
+        # A cap that folds every dependent route away leaves nothing to explain.
+        (lambda app: draw(app, max_nodes=3, legend=True), ("static", "summary", "routes")),
+    ],
+)  # fmt: skip
+def test_legend_explains_the_dependency_marker_when_shown(
+    make: Any, legend: tuple[str, ...]
+) -> None:
+    assert make(dependent_app()).view.legend == legend
+
+
+def test_dependencies_in_the_dot_text() -> None:
+    source = draw(dependent_app(), legend=True).source
+    assert '[label="me\\nGET me [auth, current_user]" ' in source
+    assert (
+        '[label="orders\\nPOST order [auth, db, audit +1]\\nDELETE cancel [auth, db, audit +2]" '
+    ) in source
+    # In the legend, after the thick border, drawn as a node ending routes is.
+    cells = re.findall(r"<FONT [^>]*>([^<]*)</FONT>", source)
+    assert cells[cells.index("thick border: routes end here") + 1] == (
+        "GET me [auth]: depends on auth"
+    )
+    assert (
+        '<TD BORDER="2" COLOR="#000000" BGCOLOR="#ffffff" STYLE="rounded">'
+        '<FONT POINT-SIZE="10" COLOR="#000000">GET me [auth]: depends on auth</FONT></TD>'
+    ) in source
+    assert "depends on" not in draw(dependent_app(), prefix="/health", legend=True).source
+
+
+def test_print_router_shows_the_same_marker() -> None:
+    assert str(dependent_app().router) == textwrap.dedent(
+        """\
+        <root>
+        ├── /api
+        │   ├── /me  GET me [auth, current_user]
+        │   └── /orders  DELETE cancel [auth, db, audit +2], POST order [auth, db, audit +1]
+        ├── /health  GET health
+        └── /static  mount files"""
+    )

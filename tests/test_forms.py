@@ -3,7 +3,6 @@ refused at once with a message naming the limit and how to raise it, files close
 
 import asyncio
 import os
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -234,12 +233,10 @@ def test_the_reviewed_body_of_empty_files_is_refused_at_once(opened: list[Upload
     body = part * ((1024 * 1024 - 9) // len(part)) + b"--XyZ--\r\n"
     assert body.count(b"filename=") == 14_563
     request, _ = make([body])
-    start = time.perf_counter()
     status, detail, _ = refusal(request)
-    elapsed = time.perf_counter() - start
     assert (status, detail.partition(";")[0]) == (400, "multipart form with more than 1000 files")
-    assert elapsed < 0.5, f"refused after {elapsed:.2f} s"  # it took ~2.7 s to accept them
-    # The file past the limit was never opened; those before it are closed.
+    # At once: the parse stopped at the limit (no clock here, which a busy machine moves):
+    # the file past the limit was never opened, and those before it are closed.
     assert len(opened) == 1000
     assert all(upload.file.closed for upload in opened)
 

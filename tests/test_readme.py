@@ -6,9 +6,43 @@ import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pytest
+
 from asgilab import Client
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_readme_dependencies_cors_and_mount_example_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    source = re.search(r"### Dependencies, [^\n]*\n\n```python\n(.*?)```", readme, re.DOTALL)
+    assert source, "the README shows dependencies, CORS and a mount"
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "hello.txt").write_text("hi")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(source.group(1), "README.md", "exec"), namespace)
+    with Client(namespace["app"]) as client:  # type: ignore[arg-type]
+        refused = client.get("/admin")
+        assert (refused.status_code, refused.json()) == (
+            401,
+            {"error": "a valid x-token header is required"},
+        )
+        assert client.get("/admin", headers={"x-token": "let-me-in"}).json() == {"admin": "ada"}
+        assert client.get("/static/hello.txt").text == "hi"
+        assert client.get("/static/..%2Fpublic%2Fhello.txt").status_code == 404
+        preflight = client.options(
+            "/admin",
+            headers={
+                "origin": "https://shop.example",
+                "access-control-request-method": "GET",
+                "access-control-request-headers": "x-token",
+            },
+        )
+        assert preflight.status_code == 204
+        assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
 
 
 def test_readme_example_app_works() -> None:

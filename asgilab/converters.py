@@ -21,14 +21,14 @@ before decoding), so ``str`` accepts any non-empty text, an encoded slash includ
 Typed query access (``query.get("limit", type=int)``) finds its converter in
 :data:`BY_TYPE`, so a query value and a path segment are held to one rule:
 
->>> converter, form, signed = BY_TYPE[int]
+>>> converter, form, signed = BY_TYPE[converter_name(int)]
 >>> converter is INT, converter.accept("5_0"), signed
 (True, None, True)
 """
 
 import math
 import re
-import uuid
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -45,6 +45,7 @@ __all__ = [
     "STR",
     "UUID",
     "Converter",
+    "converter_name",
     "finite_float",
 ]
 
@@ -198,10 +199,20 @@ INT = _IntConverter("int", r"[0-9]+", parse=int, rank=RANK_INT)
 FLOAT = _FloatConverter(
     "float", r"[0-9]+(?:\.[0-9]+)?", parse=finite_float, format=_format_float, rank=RANK_FLOAT
 )
+
+
+def _parse_uuid(text: str) -> Any:
+    """``uuid.UUID(text)``, the uuid module imported by the first UUID parsed: it is slow to
+    import (it loads ``platform``), and an app without ``{x:uuid}`` routes never needs it."""
+    import uuid
+
+    return uuid.UUID(text)
+
+
 UUID = _UuidConverter(
     "uuid",
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
-    parse=uuid.UUID,
+    parse=_parse_uuid,
     rank=RANK_OTHER,
 )
 # `(?s:...)`: a decoded segment may contain a newline (%0A); `str` still takes it.
@@ -218,18 +229,37 @@ BUILTIN_CONVERTERS: Mapping[str, Converter] = MappingProxyType(
 # Arabic-Indic digits are refused in a query as in a path, although int() takes them. One
 # difference, the third field: a query number may be negative ("?offset=-1", "?lat=-33.9"),
 # where a path segment's may not. The text is how a 400 tells the client what would do.
-BY_TYPE: Mapping[type, tuple[Converter, str, bool]] = MappingProxyType(
+BY_TYPE: Mapping[str, tuple[Converter, str, bool]] = MappingProxyType(
     {
-        int: (INT, "ASCII digits, such as 42", True),
-        float: (
+        "int": (INT, "ASCII digits, such as 42", True),
+        "float": (
             FLOAT,
             "ASCII digits with an optional decimal point, such as 2.5",
             True,
         ),
-        uuid.UUID: (
+        "uuid": (
             UUID,
             "a hyphenated UUID, such as 12345678-1234-5678-1234-567812345678",
             False,
         ),
     }
 )
+
+
+def converter_name(type_: object) -> str | None:
+    """The built-in converter that produces values of ``type_``: "int", "float", "uuid" or None.
+
+    (``uuid.UUID`` is recognised without importing uuid: a caller that holds the class has
+    imported it already.)
+
+    >>> converter_name(int), converter_name(bool), converter_name(str)
+    ('int', None, None)
+    """
+    if type_ is int:
+        return "int"
+    if type_ is float:
+        return "float"
+    uuid = sys.modules.get("uuid")
+    if uuid is not None and type_ is uuid.UUID:
+        return "uuid"
+    return None

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar, overload
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from .converters import BY_TYPE
+from .converters import BY_TYPE, converter_name
 from .errors import AsgilabError, HTTPException, excerpt
 from .files import safe_filename
 
@@ -270,7 +270,8 @@ def _convert(key: str, value: str, type_: Callable[[str], T], where: str) -> T:
     the words above; any other callable is called, and a ``ValueError`` (or
     ``TypeError``, ``ArithmeticError``) it raises becomes the 400.
     """
-    typed = BY_TYPE.get(type_) if isinstance(type_, type) else None
+    name = converter_name(type_)
+    typed = BY_TYPE[name] if name is not None else None
     if typed is not None:
         converter, form, signed = typed
         negative = signed and value.startswith("-")

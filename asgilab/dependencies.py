@@ -44,12 +44,12 @@ import enum
 import inspect
 import logging
 import re
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .background import is_async_callable, run_sync
+from .converters import converter_name
 from .errors import AsgilabError, ClientDisconnect, InvalidArgumentType, InvalidHandler
 
 if TYPE_CHECKING:
@@ -74,9 +74,8 @@ CLEANUP_KEY = "asgilab.cleanup"
 # A route's parameters and their converters: {id:int} -> ("id", "int"), {id} -> ("id", "").
 _PARAM = re.compile(r"\{([^{}:]+)(?::([^{}]*))?\}")
 
-# The types a built-in converter produces, and the converter that does.
-_CONVERTED = {int: "int", float: "float", uuid.UUID: "uuid"}
-# The same, as a string annotation reads (``from __future__ import annotations``).
+# The types a built-in converter produces (see converter_name), as string annotations read
+# them (``from __future__ import annotations``).
 _CONVERTED_NAMES = {"int": "int", "float": "float", "uuid.UUID": "uuid", "UUID": "uuid"}
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -146,14 +145,12 @@ def check_annotation(label: str, param: inspect.Parameter, path: str, converter:
     wanted = (
         _CONVERTED_NAMES.get(annotation)
         if isinstance(annotation, str)
-        else _CONVERTED.get(annotation)
-        if isinstance(annotation, type)
-        else None
+        else converter_name(annotation)
     )
     if wanted is None:
         return
     shown = annotation if isinstance(annotation, str) else annotation.__qualname__
-    if annotation is uuid.UUID:
+    if wanted == "uuid" and not isinstance(annotation, str):
         shown = "uuid.UUID"
     raise InvalidHandler(
         f"{label}: parameter {param.name!r} is annotated {shown}, yet route {path!r} passes "

@@ -46,7 +46,6 @@ Decisions worth knowing:
   :mod:`asgilab.explain`'s, which only reads the tree.
 """
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
@@ -510,6 +509,8 @@ class Router(Tree):
         """
         entries = self._by_name.get(route_name)
         if not entries:
+            import difflib  # here: only a name that is not there needs it
+
             close = difflib.get_close_matches(route_name, list(self._by_name), n=3, cutoff=0.6)
             if close:
                 hint = f" (did you mean {', '.join(repr(c) for c in close)}?)"

@@ -6,7 +6,16 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from asgilab.converters import BUILTIN_CONVERTERS, BY_TYPE, FLOAT, INT, STR, UUID, Converter
+from asgilab.converters import (
+    BUILTIN_CONVERTERS,
+    BY_TYPE,
+    FLOAT,
+    INT,
+    STR,
+    UUID,
+    Converter,
+    converter_name,
+)
 
 
 @given(st.text() | st.from_regex(r"[0-9]{1,30}", fullmatch=True))
@@ -49,12 +58,12 @@ def test_a_custom_converter_has_no_spans() -> None:
     assert year.spans("2024", 0) is None  # a mixed segment tries its regex end by end
 
 
-@pytest.mark.parametrize(("type_", "typed"), list(BY_TYPE.items()))
+@pytest.mark.parametrize(("name", "typed"), list(BY_TYPE.items()))
 def test_by_type_names_a_builtin_converter_and_an_example_it_takes(
-    type_: type, typed: tuple[Converter, str, bool]
+    name: str, typed: tuple[Converter, str, bool]
 ) -> None:
     # The form is what a 400 shows the client: its example must be a value that passes.
     converter, form, _ = typed
-    assert BUILTIN_CONVERTERS[converter.name] is converter
+    assert BUILTIN_CONVERTERS[name] is converter
     example = form.rpartition("such as ")[2]
-    assert type(converter.accept(example)) is type_
+    assert converter_name(type(converter.accept(example))) == name

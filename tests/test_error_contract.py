@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from reliability.support import asgi_request
 
 from asgilab import App, HTTPException, Request
 from asgilab.errors import InvalidArgument
@@ -25,30 +26,8 @@ def call(app: ASGIApp, method: str, url: str, **kwargs: Any) -> httpx.Response:
 
 def raw(app: ASGIApp, raw_path: bytes, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
     """Send a raw ASGI request (httpx would re-encode a bad path)."""
-    sent: list[dict[str, Any]] = []
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": raw_path.decode("latin-1"),
-        "raw_path": raw_path,
-        "root_path": "",
-        "query_string": b"",
-        "headers": [],
-    }
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    headers = {k.decode(): v.decode() for k, v in sent[0].get("headers", [])}
-    body = b"".join(m.get("body", b"") for m in sent[1:])
-    return sent[0]["status"], headers, body
+    reply = asyncio.run(asgi_request(app, method, raw_path))
+    return reply.status, dict(reply.headers), reply.body
 
 
 def shaped_app(**options: Any) -> App:
